@@ -1,0 +1,1 @@
+"""hipdata: weekly hip-mobility progress tracking that separates real progress from measurement noise."""

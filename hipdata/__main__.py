@@ -1,0 +1,3 @@
+from hipdata.cli import main
+
+main()

@@ -1,0 +1,34 @@
+"""Progress for the patients one user may see: store reads in, trend tables out.
+
+The one place that joins the store to the rules, so the CLI, the pages and the report read progress the same way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import pandas as pd
+
+from hipdata import trends
+from hipdata.auth import Actor
+from hipdata.store import Store
+
+
+@dataclass(frozen=True)
+class Progress:
+    as_of: date
+    weekly: pd.DataFrame  # patient_id, measure, side, week, value, n
+    trends: pd.DataFrame  # one row per series, columns as trends.series_trends
+    flags: pd.DataFrame  # one row per patient with readings, columns as trends.patient_flags
+
+
+def progress(
+    store: Store, actor: Actor, as_of: date | None = None, patient_id: str | None = None
+) -> Progress:
+    as_of = as_of or date.today()
+    weekly = store.weekly(actor, as_of, patient_id)
+    series = trends.series_trends(weekly)
+    last = store.last_readings(actor, as_of, patient_id)
+    flags = trends.patient_flags(series, weekly, last, as_of)
+    return Progress(as_of, weekly, series, flags)

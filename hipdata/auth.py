@@ -1,0 +1,88 @@
+"""Accounts, roles and sign-in: password hashing (argon2id), lockout, and who the acting user is.
+
+Who may see which patient is enforced in the store: every store call takes the acting user (an Actor)
+and filters by it. This module only decides who someone is.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+ROLES = ("patient", "therapist", "admin")
+MAX_FAILED_ATTEMPTS = 5
+LOCKOUT = timedelta(minutes=15)
+IDLE_TIMEOUT = timedelta(minutes=30)
+MIN_PASSWORD_LENGTH = 8
+SIGN_IN_FAILED = "Wrong username or password, or the account is locked or disabled. Try again later."
+
+_hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The user on whose behalf the store reads or writes."""
+
+    username: str
+    role: str  # patient, therapist, admin; "system" is the local command line, which has full access
+    patient_id: str | None = None
+
+    @property
+    def sees_everything(self) -> bool:
+        return self.role in ("admin", "system")
+
+
+SYSTEM = Actor("system", "system")
+
+
+class AuthError(ValueError):
+    pass
+
+
+def hash_password(password: str) -> str:
+    check_password_rules(password)
+    return _hasher.hash(password)
+
+
+def check_password_rules(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise AuthError(f"password must be at least {MIN_PASSWORD_LENGTH} characters")
+
+
+def password_matches(password_hash: str | None, password: str) -> bool:
+    if not password_hash:
+        return False
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+_DUMMY_HASH = _hasher.hash("not-a-real-account-password")
+
+
+def sign_in(store, username: str, password: str, now: datetime | None = None) -> str | None:
+    """Return a new session token, or None. Unknown names cost the same hash check, so timing reveals nothing."""
+    now = now or datetime.now()
+    account = store.account(username)
+    if account is None:
+        password_matches(_DUMMY_HASH, password)
+        return None
+    locked = account["locked_until"] is not None and account["locked_until"] > now
+    if account["disabled"] or locked:
+        password_matches(_DUMMY_HASH, password)
+        return None
+    if not password_matches(account["password_hash"], password):
+        store.record_failed_sign_in(username, MAX_FAILED_ATTEMPTS, now + LOCKOUT)
+        return None
+    return store.open_session(username, now)
+
+
+def current_actor(store, token: str | None, now: datetime | None = None) -> Actor | None:
+    """The signed-in user behind a session token, or None when absent, expired by idleness, or disabled."""
+    if not token:
+        return None
+    return store.session_actor(token, now or datetime.now(), IDLE_TIMEOUT)

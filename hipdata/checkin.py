@@ -1,0 +1,203 @@
+"""The weekly check-in form's logic, kept out of the page so it can be tested without a browser.
+
+Form fields become the same raw rows a CSV holds, and go through the same validation as an import.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pandas as pd
+
+from hipdata import catalog
+from hipdata.catalog import Measure
+from hipdata.validate import CONTEXT_COLUMNS, Problem, ValidationError, clean_exercise_log, clean_readings
+
+EXERCISE_HEADERS = {
+    "exercise": "Exercise",
+    "sessions": "Sessions",
+    "sets": "Sets",
+    "reps": "Reps",
+    "seconds": "Seconds",
+    "band_level": "Band",
+    "load_kg": "Load kg",
+}
+_LABEL_TO_EXERCISE = {e.label: e.id for e in catalog.EXERCISES.values()}
+
+
+def monday(day: date) -> date:
+    return day - timedelta(days=day.weekday())
+
+
+def field_key(measure_id: str, side: str) -> str:
+    return f"{measure_id}:{side}" if side else measure_id
+
+
+def field_label(m: Measure, side: str) -> str:
+    unit = "0-10" if m.group == "pain" else m.unit_label
+    return f"{m.label}, {side} ({unit})" if side else f"{m.label} ({unit})"
+
+
+def previous_values(history: pd.DataFrame, day: date) -> dict[tuple[str, str], float]:
+    """Each series' weekly median in the latest week before the check-in's week, for reference."""
+    before = history[pd.to_datetime(history["date"]) < pd.Timestamp(monday(day))]
+    if before.empty:
+        return {}
+    week = pd.to_datetime(before["date"]).dt.to_period("W-SUN")
+    latest = before.assign(week=week)
+    latest = latest[latest["week"] == latest.groupby(["measure", "side"])["week"].transform("max")]
+    medians = latest.groupby(["measure", "side"])["value"].median()
+    return {key: float(v) for key, v in medians.items()}
+
+
+def usual_context(history: pd.DataFrame) -> dict[str, str | None]:
+    """The context of the most recent reading: most people measure the same way every week."""
+    if history.empty:
+        return dict.fromkeys(CONTEXT_COLUMNS)
+    last = history.sort_values(["date", "id"]).iloc[-1]
+    return {c: (None if pd.isna(last[c]) else last[c]) for c in CONTEXT_COLUMNS}
+
+
+def exercise_table(log: pd.DataFrame, programme: pd.DataFrame, day: date) -> pd.DataFrame:
+    """This week's log if there is one, else the prescribed programme with sessions still to fill in."""
+    this_week = log[pd.to_datetime(log["week"]).dt.date == monday(day)] if len(log) else log
+    if len(this_week):
+        rows = this_week.loc[:, list(EXERCISE_HEADERS)]
+    else:
+        rows = pd.DataFrame({"exercise": programme["exercise"] if len(programme) else []})
+        rows = rows.reindex(columns=list(EXERCISE_HEADERS))
+    numbers = ["sessions", "sets", "reps", "seconds", "load_kg"]
+    rows = rows.assign(
+        exercise=rows["exercise"].map(lambda e: catalog.EXERCISES[e].label if isinstance(e, str) else None),
+        band_level=rows["band_level"].astype(object).where(rows["band_level"].notna(), None),
+        **{c: pd.to_numeric(rows[c], errors="coerce").astype("float64") for c in numbers},
+    )
+    return rows.rename(columns=EXERCISE_HEADERS).reset_index(drop=True)
+
+
+def _blank(value) -> bool:
+    return (
+        value is None
+        or (isinstance(value, float) and pd.isna(value))
+        or str(value).strip() in ("", "None", "<NA>")
+    )
+
+
+def clean_checkin(
+    patient_id: str,
+    day: date,
+    values: dict[tuple[str, str], float | None],
+    context: dict[str, str | None],
+    note: str,
+    exercises: pd.DataFrame,
+    today: date | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """Validate a whole check-in; raise one ValidationError whose problems name form fields."""
+    filled = [(k, v) for k, v in values.items() if v is not None]
+    raw = pd.DataFrame(
+        {
+            "patient_id": patient_id,
+            "date": day.isoformat() if isinstance(day, date) else str(day),
+            "measure": [k[0] for k, _ in filled],
+            "side": [k[1] for k, _ in filled],
+            "value": [repr(float(v)) for _, v in filled],
+            **{c: context.get(c) or "" for c in CONTEXT_COLUMNS},
+            "note": note or "",
+        },
+        index=range(len(filled)),
+    ).astype(str)
+    problems: list[Problem] = []
+    readings = pd.DataFrame()
+    try:
+        readings = clean_readings(raw, today=today, first_row=0)
+    except ValidationError as error:
+        for p in error.problems:
+            measure_id, side = filled[p.row][0] if p.row is not None else ("", "")
+            key = field_key(measure_id, side) if p.column == "value" else p.column
+            label = field_label(catalog.MEASURES[measure_id], side) if p.column == "value" else p.column
+            problems.append(Problem(None, key, p.value, f"{label}: {p.value} {p.message}"))
+    entered = exercises.rename(columns={v: k for k, v in EXERCISE_HEADERS.items()})
+    entered = entered[~entered.apply(lambda col: col.map(_blank)).all(axis=1)] if len(entered) else entered
+    log = None
+    if len(entered):
+        entered = entered.assign(exercise=entered["exercise"].map(lambda e: _LABEL_TO_EXERCISE.get(e, e)))
+        entered = entered.astype(object).where(~entered.apply(lambda col: col.map(_blank)), "").astype(str)
+        try:
+            log = clean_exercise_log(entered)
+        except ValidationError as error:
+            problems += [
+                Problem(None, "exercises", p.value, f"Exercise row {p.row}, {p.column}: {p.message}")
+                for p in error.problems
+            ]
+    if not filled and log is None and not problems:
+        problems.append(Problem(None, "form", "", "Enter at least one measurement or exercise."))
+    if problems:
+        raise ValidationError(problems)
+    return readings, log
+
+
+def errors_by_field(error: ValidationError) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for p in error.problems:
+        found[p.column] = f"{found[p.column]}; {p.message}" if p.column in found else p.message
+    return found
+
+
+def saved_table(readings: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "Measure": [catalog.MEASURES[m].label for m in readings["measure"]],
+            "Side": readings["side"],
+            "Value": readings["value"],
+            "Unit": [catalog.MEASURES[m].unit_label for m in readings["measure"]],
+            "Date": pd.to_datetime(readings["date"]).dt.date,
+        }
+    )
+
+
+def log_table(log: pd.DataFrame) -> pd.DataFrame:
+    out = log.assign(exercise=log["exercise"].map(lambda e: catalog.EXERCISES[e].label))
+    return out.loc[:, list(EXERCISE_HEADERS)].rename(columns=EXERCISE_HEADERS)
+
+
+def week_rows(readings: pd.DataFrame, day: date) -> pd.DataFrame:
+    start = pd.Timestamp(monday(day))
+    when = pd.to_datetime(readings["date"])
+    return readings[(when >= start) & (when < start + pd.Timedelta(days=7))].reset_index(drop=True)
+
+
+def corrections_table(rows: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "id": rows["id"],
+            "Measure": [catalog.MEASURES[m].label for m in rows["measure"]],
+            "Side": rows["side"],
+            "Date": pd.to_datetime(rows["date"]).dt.date,
+            "Value": rows["value"].astype(float),
+            "Delete": False,
+        }
+    )
+
+
+def apply_corrections(
+    store, actor, original: pd.DataFrame, edited: pd.DataFrame, today: date | None = None
+) -> int:
+    """Validate every corrected value first, then write: a bad value leaves every row as it was."""
+    merged = original.merge(edited[["id", "Value", "Delete"]], on="id")
+    deletes = merged[merged["Delete"].astype(bool)]
+    updates = merged[~merged["Delete"].astype(bool) & (merged["Value"].astype(float) != merged["value"])]
+    cleaned = []
+    if len(updates):
+        raw = updates.assign(
+            date=pd.to_datetime(updates["date"]).dt.strftime("%Y-%m-%d"),
+            value=updates["Value"].map(lambda v: "" if pd.isna(v) else repr(float(v))),
+        )
+        raw = raw.loc[:, ["patient_id", "date", "measure", "side", "value", *CONTEXT_COLUMNS, "note"]]
+        raw = raw.astype(object).where(raw.notna(), "").astype(str)
+        clean = clean_readings(raw, today=today)
+        cleaned = list(zip(updates["id"], range(len(clean)), strict=True))
+    for reading_id, i in cleaned:
+        store.update_reading(actor, int(reading_id), clean.iloc[[i]])
+    for reading_id in deletes["id"]:
+        store.delete_row(actor, "readings", int(reading_id))
+    return len(cleaned) + len(deletes)

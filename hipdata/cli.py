@@ -1,0 +1,284 @@
+"""The `hipdata` command line: import, export, demo data, trend tables, accounts and reports.
+
+Exit code 0 on success, 2 on bad input with the message on stderr (never a traceback for a user's mistake).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from datetime import date
+from pathlib import Path
+
+import click
+import pandas as pd
+
+from hipdata import auth
+from hipdata.auth import SYSTEM
+from hipdata.csv_io import read_readings, readings_csv
+from hipdata.store import AccessDenied, Store
+from hipdata.validate import ValidationError
+
+DEFAULT_DB = "data/hipdata.duckdb"
+
+
+def fail(message: str) -> None:
+    click.echo(f"Error: {message}", err=True)
+    sys.exit(2)
+
+
+def default_db() -> str:
+    return os.environ.get("HIPDATA_DB") or DEFAULT_DB
+
+
+def open_store(ctx: click.Context) -> Store:
+    try:
+        return Store(ctx.obj["db"])
+    except Exception as error:  # a locked or unreadable file is the user's environment, not a bug
+        fail(f"cannot open database {ctx.obj['db']}: {error}")
+
+
+@click.group()
+@click.option(
+    "--db", default=default_db, show_default="$HIPDATA_DB or data/hipdata.duckdb", help="Database file."
+)
+@click.pass_context
+def main(ctx: click.Context, db: str) -> None:
+    """hipdata: weekly hip-mobility progress that separates real change from measurement noise."""
+    ctx.obj = {"db": db}
+
+
+# ---- import / export -------------------------------------------------------------------------------
+
+
+@main.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.pass_context
+def import_(ctx: click.Context, file: Path) -> None:
+    """Import a readings CSV, all or nothing. Importing the same file twice adds nothing."""
+    with (
+        open(file, "rb") as handle,
+        click.progressbar(
+            length=100, label="Checking", file=sys.stderr, hidden=file.stat().st_size < 5_000_000
+        ) as bar,
+    ):
+        try:
+            readings = read_readings(handle, progress=lambda f: bar.update(int(f * 100) - bar.pos))
+        except ValidationError as error:
+            fail(f"{file}: nothing imported. {error}")
+    store = open_store(ctx)
+    result = store.add_readings(SYSTEM, readings, dedupe=True)
+    click.echo(
+        f"Imported {result.added} readings ({result.skipped} already present, "
+        f"{result.patients_created} new patients)."
+    )
+
+
+@main.command()
+@click.option("--patient", help="Only this patient's readings.")
+@click.option(
+    "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="File (default stdout)."
+)
+@click.pass_context
+def export(ctx: click.Context, patient: str | None, output: Path | None) -> None:
+    """Export readings as CSV, in the same format import reads."""
+    store = open_store(ctx)
+    require_patient(store, patient)
+    frame = store.export_readings(SYSTEM, patient)
+    data = readings_csv(frame)
+    if output:
+        output.write_bytes(data)
+    else:
+        sys.stdout.buffer.write(data)
+    if output:
+        click.echo(f"Exported {len(frame)} readings to {output}.", err=True)
+
+
+def require_patient(store: Store, patient: str | None) -> None:
+    if patient is not None and not store.may_see(SYSTEM, patient):
+        fail(f"no patient with id {patient!r}")
+
+
+# ---- demo data -------------------------------------------------------------------------------------
+
+
+@main.command()
+@click.option("--patients", default=12, show_default=True, type=click.IntRange(1, 100_000))
+@click.option("--weeks", default=16, show_default=True, type=click.IntRange(1, 520))
+@click.option("--seed", default=7, show_default=True, type=int)
+@click.pass_context
+def demo(ctx: click.Context, patients: int, weeks: int, seed: int) -> None:
+    """Load realistic synthetic patients (deterministic for a seed; loading twice adds nothing)."""
+    from hipdata.demo import load_demo
+
+    store = open_store(ctx)
+    result = load_demo(store, SYSTEM, patients=patients, weeks=weeks, seed=seed)
+    click.echo(f"Demo data: {result.added} readings added for {patients} patients over {weeks} weeks.")
+
+
+# ---- trend tables ----------------------------------------------------------------------------------
+
+
+def as_of_option(f):
+    return click.option(
+        "--as-of",
+        "as_of",
+        type=click.DateTime(formats=["%Y-%m-%d"]),
+        help="Read only readings on or before this date (YYYY-MM-DD; default today).",
+    )(f)
+
+
+def table_options(f):
+    f = as_of_option(f)
+    f = click.option("--patient", help="Only this patient.")(f)
+    return click.option(
+        "--format", "fmt", type=click.Choice(["csv", "json"]), default="csv", show_default=True
+    )(f)
+
+
+def emit(frame: pd.DataFrame, fmt: str) -> None:
+    out = frame.copy()
+    for column in out.columns:
+        if pd.api.types.is_datetime64_any_dtype(out[column]):
+            out[column] = out[column].dt.strftime("%Y-%m-%d")
+    if fmt == "json":
+        records = out.astype(object).where(out.notna(), None).to_dict("records")
+        click.echo(json.dumps(records, ensure_ascii=False, allow_nan=False))
+    else:
+        for column in out.columns:
+            if out[column].map(lambda v: isinstance(v, list)).any():
+                out[column] = out[column].map("|".join)
+        click.echo(out.to_csv(index=False, lineterminator="\n"), nl=False)
+
+
+def _progress(ctx: click.Context, patient: str | None, as_of):
+    from hipdata.analysis import progress
+
+    store = open_store(ctx)
+    require_patient(store, patient)
+    day = as_of.date() if as_of else date.today()
+    return progress(store, SYSTEM, day, patient)
+
+
+@main.command()
+@table_options
+@click.pass_context
+def weekly(ctx, patient, as_of, fmt):
+    """Weekly values: the median of each week's readings per patient, measure and side."""
+    emit(_progress(ctx, patient, as_of).weekly, fmt)
+
+
+@main.command("trends")
+@table_options
+@click.pass_context
+def trends_(ctx, patient, as_of, fmt):
+    """Baseline, current, change, MDC, slope and status of every series."""
+    emit(_progress(ctx, patient, as_of).trends, fmt)
+
+
+@main.command()
+@table_options
+@click.pass_context
+def flags(ctx, patient, as_of, fmt):
+    """Patient flags: inactive, worsening, pain rising, asymmetry, plateau."""
+    emit(_progress(ctx, patient, as_of).flags, fmt)
+
+
+# ---- report ----------------------------------------------------------------------------------------
+
+
+@main.command()
+@click.argument("patient_id")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path))
+@as_of_option
+@click.pass_context
+def report(ctx, patient_id: str, output: Path, as_of) -> None:
+    """Write a self-contained HTML progress report (and a CSV of the readings beside it)."""
+    from hipdata.report import write_report
+
+    store = open_store(ctx)
+    require_patient(store, patient_id)
+    csv_path = write_report(store, SYSTEM, patient_id, output, as_of.date() if as_of else date.today())
+    click.echo(f"Report written to {output} (readings in {csv_path}).")
+
+
+# ---- accounts --------------------------------------------------------------------------------------
+
+
+@main.group()
+def users() -> None:
+    """Manage accounts: add, list, disable, reset-password."""
+
+
+def read_new_password() -> str:
+    """From stdin when it is not a terminal (one line, or two identical lines); else prompt twice."""
+    if sys.stdin.isatty():
+        return click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    lines = sys.stdin.read().splitlines()
+    if not lines or not lines[0]:
+        fail("no password given on standard input")
+    if len(lines) > 1 and lines[1] and lines[1] != lines[0]:
+        fail("the two passwords on standard input differ")
+    return lines[0]
+
+
+def hashed_password() -> str:
+    try:
+        return auth.hash_password(read_new_password())
+    except auth.AuthError as error:
+        fail(str(error))
+
+
+@users.command("add")
+@click.argument("name")
+@click.option("--role", required=True, type=click.Choice(auth.ROLES))
+@click.option("--patient", help="Link a patient account to this patient record (created if needed).")
+@click.option("--therapist", help="Assign the patient to this therapist account.")
+@click.option("--email", help="E-mail used by single sign-on, when it is configured.")
+@click.pass_context
+def users_add(
+    ctx, name: str, role: str, patient: str | None, therapist: str | None, email: str | None
+) -> None:
+    """Add an account; the password comes from stdin or a prompt."""
+    store = open_store(ctx)
+    try:
+        store.create_account(SYSTEM, name, role, hashed_password(), patient, therapist, email)
+    except (ValueError, AccessDenied) as error:
+        fail(str(error))
+    click.echo(f"Added {role} {name}.")
+
+
+@users.command("list")
+@click.pass_context
+def users_list(ctx) -> None:
+    """List accounts (never their password hashes)."""
+    frame = open_store(ctx).accounts(SYSTEM)
+    frame["patients"] = frame["patients"].map(lambda p: "|".join(p) if isinstance(p, list | tuple) else "")
+    click.echo(
+        frame.drop(columns=["created_at"]).to_string(index=False) if len(frame) else "No accounts yet."
+    )
+
+
+@users.command("disable")
+@click.argument("name")
+@click.pass_context
+def users_disable(ctx, name: str) -> None:
+    """Disable an account and end its sessions."""
+    try:
+        open_store(ctx).disable_account(SYSTEM, name)
+    except ValueError as error:
+        fail(str(error))
+    click.echo(f"Disabled {name}.")
+
+
+@users.command("reset-password")
+@click.argument("name")
+@click.pass_context
+def users_reset_password(ctx, name: str) -> None:
+    """Set a new password and lift any lockout."""
+    store = open_store(ctx)
+    if store.account(name) is None:
+        fail(f"no account named {name!r}")
+    store.set_password(SYSTEM, name, hashed_password())
+    click.echo(f"Password reset for {name}.")

@@ -1,0 +1,66 @@
+"""The readings CSV contract: read and validate a file in chunks, and write readings back out losslessly."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable
+from typing import BinaryIO
+
+import pandas as pd
+
+from hipdata.validate import (
+    READING_COLUMNS,
+    Problem,
+    ValidationError,
+    _header_problems,
+    clean_readings,
+)
+
+CHUNK_ROWS = 250_000
+
+
+def read_readings(source: BinaryIO, progress: Callable[[float], None] | None = None) -> pd.DataFrame:
+    """Validate every row of a readings CSV; raise one ValidationError naming every bad row of the file."""
+    source.seek(0, io.SEEK_END)
+    size = max(source.tell(), 1)
+    source.seek(0)
+    text = io.TextIOWrapper(source, encoding="utf-8-sig", newline="")
+    clean, problems, first_row = [], [], 2
+    try:
+        header = next(csv.reader([text.readline()]), [])
+        text.seek(0)
+        if len(set(header)) < len(header):  # pandas would silently rename a repeated column to "name.1"
+            raise ValidationError(_header_problems(header))
+        chunks = pd.read_csv(text, dtype=str, keep_default_na=False, chunksize=CHUNK_ROWS)
+        for chunk in chunks:
+            try:
+                clean.append(clean_readings(chunk, first_row=first_row))
+            except ValidationError as error:
+                if any(p.row is None for p in error.problems):
+                    raise  # a header problem: no row can be read
+                problems += error.problems
+            first_row += len(chunk)
+            if progress:
+                progress(min(source.tell() / size, 1.0))
+    except UnicodeDecodeError:
+        raise ValidationError(
+            [Problem(None, "file", "", "is not UTF-8 text; save it as CSV UTF-8")]
+        ) from None
+    except pd.errors.EmptyDataError:
+        raise ValidationError([Problem(None, "file", "", "is empty; it needs a header row")]) from None
+    except pd.errors.ParserError as error:
+        raise ValidationError([Problem(None, "file", "", f"is not a readable CSV file: {error}")]) from None
+    if problems:
+        raise ValidationError(problems)
+    if not clean:  # a header and no rows
+        return clean_readings(pd.DataFrame(columns=list(READING_COLUMNS), dtype=str))
+    return pd.concat(clean, ignore_index=True)
+
+
+def readings_csv(frame: pd.DataFrame) -> bytes:
+    """Readings as CSV bytes; default float text is the shortest that reads back to the same number."""
+    out = frame.loc[:, list(READING_COLUMNS)].assign(
+        date=pd.to_datetime(frame["date"]).dt.strftime("%Y-%m-%d")
+    )
+    return out.to_csv(index=False, lineterminator="\n").encode("utf-8")

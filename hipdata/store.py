@@ -1,0 +1,674 @@
+"""DuckDB storage: schema and migrations, access control, transactions and the audit trail.
+
+This is the only module that holds SQL. One Store owns the database for the process; every thread gets its
+own cursor, and every write goes through `_write`, one transaction at a time. Every read and write takes the
+acting user and touches only the patients that user may see: a page cannot forget to filter.
+
+DuckDB lets only one process open a database file for writing: stop the app before running a CLI command
+that writes to the same file (or point one of them at another file with --db / HIPDATA_DB).
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from hipdata.auth import ROLES, Actor
+from hipdata.validate import READING_COLUMNS
+
+# Each migration runs once, in order, inside one transaction; an older file upgrades itself when opened.
+MIGRATIONS: tuple[str, ...] = (
+    # 1: patients, readings with context, weekly aggregates, exercise log, audit trail
+    """
+    CREATE TABLE meta (key VARCHAR PRIMARY KEY, value BIGINT NOT NULL);
+    INSERT INTO meta VALUES ('data_version', 0);
+    CREATE TABLE patients (
+        patient_id VARCHAR PRIMARY KEY, display_name VARCHAR NOT NULL DEFAULT '',
+        created_at TIMESTAMP NOT NULL, created_by VARCHAR NOT NULL, deleted_at TIMESTAMP);
+    CREATE TABLE readings (
+        id BIGINT NOT NULL, patient_id VARCHAR NOT NULL, date DATE NOT NULL, measure VARCHAR NOT NULL,
+        side VARCHAR NOT NULL, value DOUBLE NOT NULL,
+        method VARCHAR, position VARCHAR, mode VARCHAR, measured_by VARCHAR, note VARCHAR,
+        entered_at TIMESTAMP NOT NULL, entered_by VARCHAR NOT NULL,
+        deleted_at TIMESTAMP, deleted_by VARCHAR);
+    -- Weekly medians kept up to date at write time, so analysis never rescans raw readings.
+    CREATE TABLE weekly (
+        patient_id VARCHAR NOT NULL, measure VARCHAR NOT NULL, side VARCHAR NOT NULL, week DATE NOT NULL,
+        value DOUBLE NOT NULL, n INTEGER NOT NULL);
+    CREATE TABLE exercise_log (
+        id BIGINT NOT NULL, patient_id VARCHAR NOT NULL, week DATE NOT NULL, exercise VARCHAR NOT NULL,
+        sessions INTEGER NOT NULL, sets INTEGER, reps INTEGER, seconds INTEGER, band_level VARCHAR,
+        load_kg DOUBLE, entered_at TIMESTAMP NOT NULL, entered_by VARCHAR NOT NULL,
+        deleted_at TIMESTAMP, deleted_by VARCHAR);
+    CREATE TABLE audit (
+        id BIGINT NOT NULL, changed_at TIMESTAMP NOT NULL, actor VARCHAR NOT NULL, action VARCHAR NOT NULL,
+        entity VARCHAR NOT NULL, entity_id VARCHAR, patient_id VARCHAR, old_value VARCHAR, new_value VARCHAR);
+    """,
+    # 2: accounts, sessions and therapist assignments
+    """
+    CREATE TABLE users (
+        username VARCHAR PRIMARY KEY, role VARCHAR NOT NULL, patient_id VARCHAR, email VARCHAR,
+        password_hash VARCHAR, disabled BOOLEAN NOT NULL DEFAULT false,
+        failed_attempts INTEGER NOT NULL DEFAULT 0, locked_until TIMESTAMP, created_at TIMESTAMP NOT NULL);
+    CREATE TABLE sessions (
+        token VARCHAR PRIMARY KEY, username VARCHAR NOT NULL, created_at TIMESTAMP NOT NULL,
+        last_seen TIMESTAMP NOT NULL);
+    CREATE TABLE assignments (patient_id VARCHAR PRIMARY KEY, therapist VARCHAR NOT NULL);
+    """,
+    # 3: therapist review: goals, notes, exercise programme, LEFS questionnaire
+    """
+    CREATE TABLE goals (
+        id BIGINT NOT NULL, patient_id VARCHAR NOT NULL, measure VARCHAR NOT NULL, side VARCHAR NOT NULL,
+        target DOUBLE NOT NULL, target_date DATE NOT NULL, entered_at TIMESTAMP NOT NULL,
+        entered_by VARCHAR NOT NULL, deleted_at TIMESTAMP, deleted_by VARCHAR);
+    CREATE TABLE notes (
+        id BIGINT NOT NULL, patient_id VARCHAR NOT NULL, week DATE NOT NULL, text VARCHAR NOT NULL,
+        entered_at TIMESTAMP NOT NULL, entered_by VARCHAR NOT NULL, deleted_at TIMESTAMP, deleted_by VARCHAR);
+    CREATE TABLE programme (
+        id BIGINT NOT NULL, patient_id VARCHAR NOT NULL, exercise VARCHAR NOT NULL,
+        sessions_per_week INTEGER NOT NULL, dose VARCHAR NOT NULL DEFAULT '', entered_at TIMESTAMP NOT NULL,
+        entered_by VARCHAR NOT NULL, deleted_at TIMESTAMP, deleted_by VARCHAR);
+    CREATE TABLE lefs (
+        id BIGINT NOT NULL, patient_id VARCHAR NOT NULL, date DATE NOT NULL, answers VARCHAR NOT NULL,
+        total INTEGER NOT NULL, entered_at TIMESTAMP NOT NULL, entered_by VARCHAR NOT NULL,
+        deleted_at TIMESTAMP, deleted_by VARCHAR);
+    """,
+)
+
+# Soft-deletable patient-owned tables that follow the same shape (id, patient_id, ..., deleted_at).
+PATIENT_TABLES = ("readings", "exercise_log", "goals", "notes", "programme", "lefs")
+DEDUPE_KEY = (
+    "patient_id",
+    "date",
+    "measure",
+    "side",
+    "value",
+    "method",
+    "position",
+    "mode",
+    "measured_by",
+    "note",
+)
+
+
+class AccessDenied(PermissionError):
+    pass
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    added: int
+    skipped: int  # rows already in the store (same reading, counted occurrence by occurrence)
+    patients_created: int
+
+
+def _json(row: dict | None) -> str | None:
+    return None if row is None else json.dumps(row, default=str, ensure_ascii=False, sort_keys=True)
+
+
+class Store:
+    def __init__(self, path: str | Path):
+        self.path = str(path)
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self._db = duckdb.connect(self.path)
+        self._local = threading.local()
+        self._write_lock = threading.Lock()
+        self._migrate()
+
+    # ---- connection handling -------------------------------------------------------------------
+
+    def _cursor(self) -> duckdb.DuckDBPyConnection:
+        """A cursor for this thread: DuckDB connections must not be shared between threads."""
+        cur = getattr(self._local, "cursor", None)
+        if cur is None:
+            cur = self._local.cursor = self._db.cursor()
+        return cur
+
+    def close(self) -> None:
+        self._db.close()
+
+    @contextmanager
+    def _write(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """The one place writes happen: serialised, in a transaction, and bumping the data version."""
+        with self._write_lock:
+            cur = self._cursor()
+            cur.execute("BEGIN TRANSACTION")
+            try:
+                yield cur
+                cur.execute("UPDATE meta SET value = value + 1 WHERE key = 'data_version'")
+                cur.execute("COMMIT")
+            except BaseException:
+                cur.execute("ROLLBACK")
+                raise
+
+    def _df(self, sql: str, params: list | tuple = ()) -> pd.DataFrame:
+        return self._cursor().execute(sql, list(params)).df()
+
+    def _one(self, sql: str, params: list | tuple = ()):
+        row = self._cursor().execute(sql, list(params)).fetchone()
+        return None if row is None else row[0]
+
+    def _migrate(self) -> None:
+        with self._write_lock:
+            cur = self._cursor()
+            cur.execute(
+                "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL, applied_at TIMESTAMP)"
+            )
+            current = cur.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchone()[0]
+            for version, script in enumerate(MIGRATIONS[current:], start=current + 1):
+                cur.execute("BEGIN TRANSACTION")
+                try:
+                    cur.execute(script)
+                    cur.execute("INSERT INTO schema_version VALUES (?, now())", [version])
+                    cur.execute("COMMIT")
+                except BaseException:
+                    cur.execute("ROLLBACK")
+                    raise
+
+    def schema_version(self) -> int:
+        return int(self._one("SELECT max(version) FROM schema_version"))
+
+    def data_version(self) -> int:
+        """Changes on every write: a cache key for query results."""
+        return int(self._one("SELECT value FROM meta WHERE key = 'data_version'"))
+
+    # ---- access control ------------------------------------------------------------------------
+
+    def _scope(self, actor: Actor, column: str = "patient_id") -> tuple[str, list]:
+        """SQL predicate limiting rows to the patients this actor may see."""
+        if actor.sees_everything:
+            return "true", []
+        if actor.role == "therapist":
+            return f"{column} IN (SELECT patient_id FROM assignments WHERE therapist = ?)", [actor.username]
+        if actor.role == "patient" and actor.patient_id is not None:
+            return f"{column} = ?", [actor.patient_id]
+        return "false", []
+
+    def _require(self, cur, actor: Actor, patient_ids: list[str], may_create: bool = False) -> list[str]:
+        """Raise unless the actor may write for every patient; return the ids that do not exist yet."""
+        ids = sorted(set(patient_ids))
+        existing = {
+            r[0]
+            for r in cur.execute(
+                "SELECT patient_id FROM patients WHERE patient_id IN (SELECT unnest(?::VARCHAR[]))", [ids]
+            ).fetchall()
+        }
+        missing = [p for p in ids if p not in existing]
+        if missing and not (may_create and actor.role in ("admin", "system", "therapist")):
+            raise AccessDenied(f"unknown patient: {missing[0]}")
+        where, params = self._scope(actor)
+        allowed = {
+            r[0]
+            for r in cur.execute(
+                f"SELECT patient_id FROM patients WHERE patient_id IN (SELECT unnest(?::VARCHAR[])) AND {where}",
+                [ids, *params],
+            ).fetchall()
+        }
+        denied = [p for p in ids if p in existing and p not in allowed]
+        if denied:
+            raise AccessDenied(f"{actor.username} may not change patient {denied[0]}")
+        return missing
+
+    def may_see(self, actor: Actor, patient_id: str) -> bool:
+        where, params = self._scope(actor)
+        sql = f"SELECT count(*) FROM patients WHERE patient_id = ? AND deleted_at IS NULL AND {where}"
+        return bool(self._one(sql, [patient_id, *params]))
+
+    # ---- audit ---------------------------------------------------------------------------------
+
+    def _audit(self, cur, actor: Actor, action: str, entity: str, entity_id, patient_id, old=None, new=None):
+        cur.execute(
+            "INSERT INTO audit SELECT coalesce(max(id), 0) + 1, now(), ?, ?, ?, ?, ?, ?, ? FROM audit",
+            [actor.username, action, entity, None if entity_id is None else str(entity_id), patient_id,
+             _json(old), _json(new)],
+        )  # fmt: skip
+
+    def audit_log(
+        self, actor: Actor, patient_id: str | None = None, username: str | None = None,
+        since: date | None = None, until: date | None = None,
+    ) -> pd.DataFrame:  # fmt: skip
+        if not actor.sees_everything:
+            raise AccessDenied("only admins may read the audit trail")
+        return self._df(
+            """SELECT id, changed_at, actor, action, entity, entity_id, patient_id, old_value, new_value FROM audit
+               WHERE (?::VARCHAR IS NULL OR patient_id = ?) AND (?::VARCHAR IS NULL OR actor = ?)
+                 AND (?::DATE IS NULL OR changed_at >= ?) AND (?::DATE IS NULL OR changed_at < ?::DATE + 1)
+               ORDER BY id DESC""",
+            [patient_id, patient_id, username, username, since, since, until, until],
+        )
+
+    # ---- patients ------------------------------------------------------------------------------
+
+    def add_patient(
+        self, actor: Actor, patient_id: str, display_name: str = "", therapist: str | None = None
+    ):
+        if not actor.sees_everything and actor.role != "therapist":
+            raise AccessDenied("only therapists and admins may add patients")
+        with self._write() as cur:
+            self._create_patients(cur, actor, [patient_id], {patient_id: display_name})
+            if therapist or actor.role == "therapist":
+                self._assign(cur, actor, patient_id, therapist or actor.username)
+
+    def _create_patients(self, cur, actor: Actor, ids: list[str], names: dict[str, str] | None = None) -> int:
+        names = names or {}
+        existing = {r[0] for r in cur.execute("SELECT patient_id FROM patients").fetchall()}
+        new = [p for p in ids if p not in existing]
+        if not new:
+            return 0
+        cur.execute(
+            """INSERT INTO patients (patient_id, display_name, created_at, created_by)
+               SELECT p, n, now(), ? FROM (SELECT unnest(?::VARCHAR[]) AS p, unnest(?::VARCHAR[]) AS n)""",
+            [actor.username, new, [names.get(p, "") for p in new]],
+        )
+        for p in new:
+            self._audit(cur, actor, "insert", "patient", p, p, None, {"display_name": names.get(p, "")})
+            if actor.role == "therapist":
+                self._assign(cur, actor, p, actor.username)
+        return len(new)
+
+    def _assign(self, cur, actor: Actor, patient_id: str, therapist: str) -> None:
+        old = cur.execute("SELECT therapist FROM assignments WHERE patient_id = ?", [patient_id]).fetchone()
+        if old and old[0] != therapist and not actor.sees_everything:
+            raise AccessDenied("only an admin may move a patient to another therapist")
+        cur.execute("INSERT OR REPLACE INTO assignments VALUES (?, ?)", [patient_id, therapist])
+        self._audit(cur, actor, "update" if old else "insert", "assignment", patient_id, patient_id,
+                    {"therapist": old[0]} if old else None, {"therapist": therapist})  # fmt: skip
+
+    def assign(self, actor: Actor, patient_id: str, therapist: str) -> None:
+        if not actor.sees_everything:
+            raise AccessDenied("only an admin may assign patients")
+        with self._write() as cur:
+            role = cur.execute("SELECT role FROM users WHERE username = ?", [therapist]).fetchone()
+            if not role or role[0] != "therapist":
+                raise ValueError(f"no therapist account named {therapist!r}")
+            self._require(cur, actor, [patient_id])
+            self._assign(cur, actor, patient_id, therapist)
+
+    def patients(self, actor: Actor) -> pd.DataFrame:
+        where, params = self._scope(actor, "p.patient_id")
+        return self._df(
+            f"""SELECT p.patient_id, p.display_name, a.therapist FROM patients p
+                LEFT JOIN assignments a USING (patient_id)
+                WHERE p.deleted_at IS NULL AND {where} ORDER BY p.patient_id""",
+            params,
+        )
+
+    def patient_count(self) -> int:
+        return int(self._one("SELECT count(*) FROM patients WHERE deleted_at IS NULL"))
+
+    # ---- readings ------------------------------------------------------------------------------
+
+    def add_readings(self, actor: Actor, clean: pd.DataFrame, dedupe: bool = False) -> ImportResult:
+        """Insert clean readings (from validate.clean_readings) all-or-nothing.
+
+        With dedupe, a reading that appears k times in the input and j times in the store adds max(0, k - j):
+        repeated trials inside one file are kept, and importing the same file twice adds nothing.
+        """
+        frame = clean.loc[:, list(READING_COLUMNS)]
+        with self._write() as cur:
+            missing = self._require(cur, actor, frame["patient_id"].unique().tolist(), may_create=True)
+            created = self._create_patients(cur, actor, missing)
+            cur.register("incoming", frame)
+            try:
+                cur.execute(
+                    """CREATE OR REPLACE TEMP TABLE new_readings AS
+                        SELECT * REPLACE (date::DATE AS date) FROM incoming"""
+                )
+            finally:
+                cur.unregister("incoming")
+            if dedupe:
+                self._drop_already_stored(cur)
+            added = cur.execute("SELECT count(*) FROM new_readings").fetchone()[0]
+            cur.execute(
+                f"""INSERT INTO readings
+                    SELECT (SELECT coalesce(max(id), 0) FROM readings) + row_number() OVER (),
+                           {", ".join(READING_COLUMNS)}, now(), ?, NULL, NULL FROM new_readings""",
+                [actor.username],
+            )
+            self._refresh_weekly(cur, "new_readings")
+            if added:
+                self._audit(cur, actor, "insert", "readings", None, None, None,
+                            {"readings": added, "source": "import" if dedupe else "form"})  # fmt: skip
+            cur.execute("DROP TABLE new_readings")
+        return ImportResult(added=int(added), skipped=len(frame) - int(added), patients_created=created)
+
+    def _drop_already_stored(self, cur) -> None:
+        """Keep only the occurrences of each reading beyond those already stored (k - j of them)."""
+        key = ", ".join(DEDUPE_KEY)
+        same = " AND ".join(f"n.{c} IS NOT DISTINCT FROM s.{c}" for c in DEDUPE_KEY)
+        cur.execute(
+            f"""CREATE OR REPLACE TEMP TABLE new_readings AS
+                WITH numbered AS (
+                    SELECT *, row_number() OVER (PARTITION BY {key}) AS occurrence FROM new_readings),
+                stored AS (
+                    SELECT {key}, count(*) AS stored FROM readings
+                    WHERE deleted_at IS NULL AND patient_id IN (SELECT patient_id FROM new_readings)
+                    GROUP BY ALL)
+                SELECT n.* EXCLUDE (occurrence) FROM numbered n LEFT JOIN stored s ON {same}
+                WHERE n.occurrence > coalesce(s.stored, 0)"""
+        )
+
+    def _refresh_weekly(self, cur, changed: str) -> None:
+        """Recompute the weekly medians of every (patient, measure, side, week) touched by `changed`."""
+        cur.execute(
+            f"""CREATE OR REPLACE TEMP TABLE touched AS
+                SELECT DISTINCT patient_id, measure, side, date_trunc('week', date)::DATE AS week FROM {changed}"""
+        )
+        cur.execute("DELETE FROM weekly WHERE (patient_id, measure, side, week) IN (SELECT * FROM touched)")
+        cur.execute(
+            """INSERT INTO weekly
+               SELECT r.patient_id, r.measure, r.side, t.week, median(r.value), count(*)::INTEGER
+               FROM readings r JOIN touched t ON r.patient_id = t.patient_id AND r.measure = t.measure
+                    AND r.side = t.side AND date_trunc('week', r.date)::DATE = t.week
+               WHERE r.deleted_at IS NULL GROUP BY ALL"""
+        )
+        cur.execute("DROP TABLE touched")
+
+    def readings(
+        self, actor: Actor, patient_id: str | None = None, as_of: date | None = None
+    ) -> pd.DataFrame:
+        """Live readings the actor may see, oldest first, with their ids and who entered them."""
+        where, params = self._scope(actor)
+        return self._df(
+            f"""SELECT id, {", ".join(READING_COLUMNS)}, entered_at, entered_by FROM readings
+                WHERE deleted_at IS NULL AND {where} AND (?::VARCHAR IS NULL OR patient_id = ?)
+                  AND (?::DATE IS NULL OR date <= ?)
+                ORDER BY patient_id, date, measure, side, id""",
+            [*params, patient_id, patient_id, as_of, as_of],
+        )
+
+    def export_readings(self, actor: Actor, patient_id: str | None = None) -> pd.DataFrame:
+        """Readings in the CSV contract's columns, ready to write."""
+        return self.readings(actor, patient_id).loc[:, list(READING_COLUMNS)]
+
+    def weekly(self, actor: Actor, as_of: date, patient_id: str | None = None) -> pd.DataFrame:
+        """Weekly medians: precomputed for whole weeks up to as_of, recomputed for the week holding as_of."""
+        where, params = self._scope(actor)
+        return self._df(
+            f"""SELECT patient_id, measure, side, week::TIMESTAMP AS week, value, n FROM weekly
+                WHERE week < date_trunc('week', ?::DATE) AND {where} AND (?::VARCHAR IS NULL OR patient_id = ?)
+                UNION ALL
+                SELECT patient_id, measure, side, date_trunc('week', date)::TIMESTAMP, median(value),
+                       count(*)::INTEGER
+                FROM readings WHERE deleted_at IS NULL AND date <= ?::DATE
+                  AND date >= date_trunc('week', ?::DATE) AND {where} AND (?::VARCHAR IS NULL OR patient_id = ?)
+                GROUP BY ALL
+                ORDER BY patient_id, measure, side, week""",
+            [as_of, *params, patient_id, patient_id, as_of, as_of, *params, patient_id, patient_id],
+        )
+
+    def last_readings(self, actor: Actor, as_of: date, patient_id: str | None = None) -> pd.DataFrame:
+        where, params = self._scope(actor)
+        return self._df(
+            f"""SELECT patient_id, max(date)::TIMESTAMP AS last_reading FROM readings
+                WHERE deleted_at IS NULL AND date <= ? AND {where} AND (?::VARCHAR IS NULL OR patient_id = ?)
+                GROUP BY patient_id ORDER BY patient_id""",
+            [as_of, *params, patient_id, patient_id],
+        )
+
+    def _owned_row(self, cur, actor: Actor, table: str, row_id: int) -> dict:
+        where, params = self._scope(actor)
+        result = cur.execute(
+            f"SELECT * FROM {table} WHERE id = ? AND deleted_at IS NULL AND {where}", [row_id, *params]
+        )
+        row = result.fetchone()
+        if row is None:
+            raise AccessDenied(f"no {table} row {row_id} that {actor.username} may change")
+        return dict(zip([d[0] for d in result.description], row, strict=True))
+
+    def update_reading(self, actor: Actor, reading_id: int, clean: pd.DataFrame) -> None:
+        """Correct one reading with a validated one-row frame; the old value stays in the audit trail."""
+        new = clean.iloc[0]
+        fields = ("value", "method", "position", "mode", "measured_by", "note")
+        with self._write() as cur:
+            old = self._owned_row(cur, actor, "readings", reading_id)
+            if (old["patient_id"], old["measure"], old["side"]) != (
+                new["patient_id"],
+                new["measure"],
+                new["side"],
+            ):
+                raise ValueError("a correction keeps the patient, measure and side of the reading")
+            values = [None if pd.isna(new[f]) else new[f] for f in fields]
+            cur.execute(
+                f"""UPDATE readings SET {", ".join(f"{f} = ?" for f in fields)}, date = ?,
+                    entered_at = now(), entered_by = ? WHERE id = ?""",
+                [*values, new["date"].date(), actor.username, reading_id],
+            )
+            cur.execute(
+                "CREATE OR REPLACE TEMP TABLE changed AS SELECT * FROM readings WHERE id = ?", [reading_id]
+            )
+            cur.execute(
+                "INSERT INTO changed SELECT * REPLACE (?::DATE AS date) FROM changed", [old["date"]]
+            )  # the old week must be recomputed too when the date moved
+            self._refresh_weekly(cur, "changed")
+            cur.execute("DROP TABLE changed")
+            self._audit(cur, actor, "update", "reading", reading_id, old["patient_id"],
+                        {k: old[k] for k in (*fields, "date")},
+                        {**dict(zip(fields, values, strict=True)), "date": new["date"].date()})  # fmt: skip
+
+    def delete_row(self, actor: Actor, table: str, row_id: int) -> None:
+        """Soft delete: the row stays, marked deleted, and the audit trail records who and when."""
+        if table not in PATIENT_TABLES:
+            raise ValueError(f"unknown table {table}")
+        with self._write() as cur:
+            old = self._owned_row(cur, actor, table, row_id)
+            cur.execute(f"UPDATE {table} SET deleted_at = now(), deleted_by = ? WHERE id = ?",
+                        [actor.username, row_id])  # fmt: skip
+            if table == "readings":
+                cur.execute(
+                    "CREATE OR REPLACE TEMP TABLE changed AS SELECT * FROM readings WHERE id = ?", [row_id]
+                )
+                self._refresh_weekly(cur, "changed")
+                cur.execute("DROP TABLE changed")
+            self._audit(cur, actor, "delete", table, row_id, old["patient_id"], old, None)
+
+    # ---- generic patient-owned records (exercise log, goals, notes, programme, LEFS) ------------
+
+    def _insert_owned(self, cur, actor: Actor, table: str, rows: pd.DataFrame) -> None:
+        self._require(cur, actor, rows["patient_id"].unique().tolist())
+        cur.register("incoming_rows", rows)
+        try:
+            cols = ", ".join(rows.columns)
+            cur.execute(
+                f"""INSERT INTO {table} (id, {cols}, entered_at, entered_by)
+                    SELECT (SELECT coalesce(max(id), 0) FROM {table}) + row_number() OVER (), {cols}, now(), ?
+                    FROM incoming_rows""",
+                [actor.username],
+            )
+        finally:
+            cur.unregister("incoming_rows")
+        for record in rows.astype(object).where(rows.notna(), None).to_dict("records"):
+            self._audit(cur, actor, "insert", table, None, record["patient_id"], None, record)
+
+    def add_records(self, actor: Actor, table: str, rows: pd.DataFrame) -> None:
+        if table not in PATIENT_TABLES or table == "readings":
+            raise ValueError(f"unknown table {table}")
+        if table in ("goals", "notes", "programme") and actor.role == "patient":
+            raise AccessDenied(f"only therapists may write {table}")
+        with self._write() as cur:
+            self._insert_owned(cur, actor, table, rows)
+
+    def records(self, actor: Actor, table: str, patient_id: str | None = None) -> pd.DataFrame:
+        if table not in PATIENT_TABLES:
+            raise ValueError(f"unknown table {table}")
+        where, params = self._scope(actor)
+        return self._df(
+            f"""SELECT * EXCLUDE (deleted_at, deleted_by) FROM {table}
+                WHERE deleted_at IS NULL AND {where} AND (?::VARCHAR IS NULL OR patient_id = ?)
+                ORDER BY patient_id, id""",
+            [*params, patient_id, patient_id],
+        )
+
+    def replace_week_log(self, actor: Actor, patient_id: str, week: date, clean: pd.DataFrame) -> None:
+        """This week's exercise log, replaced as a whole so a check-in can be corrected."""
+        rows = clean.assign(patient_id=patient_id, week=pd.Timestamp(week))
+        with self._write() as cur:
+            self._require(cur, actor, [patient_id])
+            old = cur.execute(
+                "SELECT id FROM exercise_log WHERE patient_id = ? AND week = ? AND deleted_at IS NULL",
+                [patient_id, week],
+            ).fetchall()
+            for (row_id,) in old:
+                cur.execute("UPDATE exercise_log SET deleted_at = now(), deleted_by = ? WHERE id = ?",
+                            [actor.username, row_id])  # fmt: skip
+                self._audit(cur, actor, "delete", "exercise_log", row_id, patient_id)
+            if len(rows):
+                self._insert_owned(cur, actor, "exercise_log", rows)
+
+    # ---- accounts and sessions -----------------------------------------------------------------
+
+    def has_accounts(self) -> bool:
+        return bool(self._one("SELECT count(*) FROM users"))
+
+    def account(self, username: str) -> dict | None:
+        """The full account row, hash included: for sign-in only, never for display."""
+        result = self._cursor().execute("SELECT * FROM users WHERE username = ?", [username])
+        row = result.fetchone()
+        return None if row is None else dict(zip([d[0] for d in result.description], row, strict=True))
+
+    def create_account(
+        self, actor: Actor | None, username: str, role: str, password_hash: str | None,
+        patient_id: str | None = None, therapist: str | None = None, email: str | None = None,
+    ) -> None:  # fmt: skip
+        """Create an account. With no accounts yet, only the first admin may be created (actor None)."""
+        if role not in ROLES:
+            raise ValueError(f"role must be one of {', '.join(ROLES)}")
+        if not username.strip() or len(username) > 64:
+            raise ValueError("username must be 1 to 64 characters")
+        with self._write() as cur:
+            first = cur.execute("SELECT count(*) FROM users").fetchone()[0] == 0
+            if actor is None:
+                if not (first and role == "admin"):
+                    raise AccessDenied("only an admin may create accounts")
+                actor = Actor(username, "admin")
+            elif not actor.sees_everything:
+                raise AccessDenied("only an admin may create accounts")
+            if cur.execute("SELECT count(*) FROM users WHERE username = ?", [username]).fetchone()[0]:
+                raise ValueError(f"an account named {username!r} already exists")
+            if role == "patient":
+                if not patient_id:
+                    raise ValueError("a patient account needs --patient ID")
+                self._create_patients(cur, actor, [patient_id])
+                taken = cur.execute(
+                    "SELECT username FROM users WHERE patient_id = ?", [patient_id]
+                ).fetchone()
+                if taken:
+                    raise ValueError(f"patient {patient_id} already has the account {taken[0]!r}")
+            if therapist:
+                t = cur.execute("SELECT role FROM users WHERE username = ?", [therapist]).fetchone()
+                if not t or t[0] != "therapist":
+                    raise ValueError(f"no therapist account named {therapist!r}")
+                if role != "patient":
+                    raise ValueError("--therapist goes with a patient account")
+            cur.execute(
+                "INSERT INTO users (username, role, patient_id, email, password_hash, created_at) "
+                "VALUES (?, ?, ?, ?, ?, now())",
+                [username, role, patient_id if role == "patient" else None, email, password_hash],
+            )
+            self._audit(cur, actor, "insert", "user", username, patient_id, None,
+                        {"role": role, "patient_id": patient_id})  # fmt: skip
+            if therapist:
+                self._assign(cur, actor, patient_id, therapist)
+
+    def accounts(self, actor: Actor) -> pd.DataFrame:
+        """Accounts without their password hashes."""
+        if not actor.sees_everything:
+            raise AccessDenied("only admins may list accounts")
+        return self._df(
+            """SELECT u.username, u.role, u.patient_id, u.email, u.disabled,
+                      u.locked_until IS NOT NULL AND u.locked_until > now() AS locked, u.created_at,
+                      list(a.patient_id ORDER BY a.patient_id) FILTER (WHERE a.patient_id IS NOT NULL) AS patients
+               FROM users u LEFT JOIN assignments a ON a.therapist = u.username
+               GROUP BY ALL ORDER BY u.role, u.username"""
+        )
+
+    def therapists(self, actor: Actor) -> list[str]:
+        if not actor.sees_everything:
+            return [actor.username] if actor.role == "therapist" else []
+        rows = self._cursor().execute("SELECT username FROM users WHERE role = 'therapist' ORDER BY 1")
+        return [r[0] for r in rows.fetchall()]
+
+    def _update_account(self, actor: Actor, username: str, changes: dict, audit_new: dict) -> None:
+        if not actor.sees_everything:
+            raise AccessDenied("only an admin may change accounts")
+        with self._write() as cur:
+            if not cur.execute("SELECT count(*) FROM users WHERE username = ?", [username]).fetchone()[0]:
+                raise ValueError(f"no account named {username!r}")
+            sets = ", ".join(f"{k} = ?" for k in changes)
+            cur.execute(f"UPDATE users SET {sets} WHERE username = ?", [*changes.values(), username])
+            if changes.get("disabled"):
+                cur.execute("DELETE FROM sessions WHERE username = ?", [username])
+            self._audit(cur, actor, "update", "user", username, None, None, audit_new)
+
+    def disable_account(self, actor: Actor, username: str) -> None:
+        self._update_account(actor, username, {"disabled": True}, {"disabled": True})
+
+    def set_password(self, actor: Actor, username: str, password_hash: str) -> None:
+        self._update_account(
+            actor, username, {"password_hash": password_hash, "failed_attempts": 0, "locked_until": None},
+            {"password": "reset"},
+        )  # fmt: skip
+
+    def link_email(self, actor: Actor, username: str, email: str) -> None:
+        self._update_account(actor, username, {"email": email}, {"email": email})
+
+    def account_by_email(self, email: str) -> str | None:
+        return self._one("SELECT username FROM users WHERE lower(email) = lower(?) AND NOT disabled", [email])
+
+    def record_failed_sign_in(self, username: str, max_attempts: int, lock_until: datetime) -> None:
+        with self._write() as cur:
+            cur.execute(
+                """UPDATE users SET failed_attempts = failed_attempts + 1,
+                   locked_until = CASE WHEN failed_attempts + 1 >= ? THEN ?::TIMESTAMP ELSE locked_until END
+                   WHERE username = ?""",
+                [max_attempts, lock_until, username],
+            )
+            cur.execute(
+                "UPDATE users SET failed_attempts = 0 WHERE username = ? AND locked_until = ?",
+                [username, lock_until],
+            )  # the lock starts a fresh count of attempts for when it ends
+            self._audit(cur, Actor(username, "anonymous"), "sign_in_failed", "user", username, None)
+
+    def open_session(self, username: str, now: datetime) -> str:
+        token = secrets.token_urlsafe(32)
+        with self._write() as cur:
+            cur.execute(
+                "UPDATE users SET failed_attempts = 0, locked_until = NULL WHERE username = ?", [username]
+            )
+            cur.execute("INSERT INTO sessions VALUES (?, ?, ?, ?)", [token, username, now, now])
+            self._audit(cur, Actor(username, "user"), "sign_in", "user", username, None)
+        return token
+
+    def session_actor(self, token: str, now: datetime, idle: timedelta) -> Actor | None:
+        row = (
+            self._cursor()
+            .execute(
+                """SELECT u.username, u.role, u.patient_id, s.last_seen FROM sessions s
+               JOIN users u USING (username) WHERE s.token = ? AND NOT u.disabled""",
+                [token],
+            )
+            .fetchone()
+        )
+        if row is None:
+            return None
+        if now - row[3] > idle:
+            self.end_session(token)
+            return None
+        if now - row[3] > timedelta(minutes=1):  # keep the heartbeat cheap: at most one write a minute
+            with self._write() as cur:
+                cur.execute("UPDATE sessions SET last_seen = ? WHERE token = ?", [now, token])
+        return Actor(row[0], row[1], row[2])
+
+    def end_session(self, token: str) -> None:
+        with self._write() as cur:
+            cur.execute("DELETE FROM sessions WHERE token = ?", [token])

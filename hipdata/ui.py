@@ -1,0 +1,364 @@
+"""Streamlit glue shared by the pages: the cached store, the signed-in user, and common widgets.
+
+The only module of the package that imports streamlit. User-entered text is always shown as plain text
+(never through unsafe HTML), and markdown is escaped where it has to be used.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from datetime import date, datetime
+
+import pandas as pd
+import streamlit as st
+
+from hipdata import auth, catalog
+from hipdata.analysis import Progress, progress
+from hipdata.auth import Actor
+from hipdata.store import Store
+
+TOKEN_KEY = "session_token"
+STATUS_WORDS = {
+    "improved": "Improved",
+    "worsened": "Worsened",
+    "no_detectable_change": "No detectable change yet",
+    "insufficient_data": "Needs 4 weeks of data",
+}
+
+
+def db_path() -> str:
+    return os.environ.get("HIPDATA_DB") or "data/hipdata.duckdb"
+
+
+@st.cache_resource(show_spinner=False)
+def _open_store(path: str) -> Store:
+    return Store(path)
+
+
+def store() -> Store:
+    """One database object for the whole server process; the store hands each thread its own cursor."""
+    return _open_store(db_path())
+
+
+def current_actor() -> Actor | None:
+    """The signed-in user, resolved from the server-side session on every run: tampering cannot widen it."""
+    actor = auth.current_actor(store(), st.session_state.get(TOKEN_KEY))
+    if actor is None and st.session_state.get(TOKEN_KEY):
+        st.session_state.pop(TOKEN_KEY, None)
+        st.session_state["signed_out_reason"] = "You were signed out after 30 minutes without activity."
+    return actor
+
+
+def require_actor() -> Actor:
+    actor = current_actor()
+    if actor is None:
+        st.stop()
+    return actor
+
+
+def sign_out() -> None:
+    token = st.session_state.pop(TOKEN_KEY, None)
+    if token:
+        store().end_session(token)
+
+
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
+
+
+def md_escape(text: str) -> str:
+    """Escape user text for use inside markdown (labels, headings): it shows literally, never as markup."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", str(text))
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _cached_progress(path: str, version: int, actor: Actor, as_of: date, patient_id: str | None) -> Progress:
+    del path, version  # cache keys: a write bumps the version, so results are never stale
+    return progress(store(), actor, as_of, patient_id)
+
+
+def cached_progress(actor: Actor, as_of: date, patient_id: str | None = None) -> Progress:
+    return _cached_progress(db_path(), store().data_version(), actor, as_of, patient_id)
+
+
+def patient_label(patient_id: str, display_name: str | None) -> str:
+    return f"{patient_id} · {display_name}" if display_name else patient_id
+
+
+def pick_patient(actor: Actor, key: str = "patient") -> str | None:
+    """Patients get themselves; therapists and admins choose among the patients they may see."""
+    if actor.role == "patient":
+        return actor.patient_id
+    patients = store().patients(actor)
+    if patients.empty:
+        st.info("No patients yet. Add one on the Data page, or load the demo data.")
+        return None
+    labels = dict(zip(patients["patient_id"], patients["display_name"], strict=True))
+    ids = list(labels)
+    wanted = st.session_state.get("review_patient")
+    index = ids.index(wanted) if wanted in ids else 0
+    chosen = st.selectbox(
+        "Patient", ids, index=index, key=key, format_func=lambda p: patient_label(p, labels[p])
+    )
+    st.session_state["review_patient"] = chosen
+    return chosen
+
+
+def series_label(measure_id: str, side: str) -> str:
+    label = catalog.MEASURES[measure_id].label
+    return f"{label} ({side})" if side else label
+
+
+def format_value(measure_id: str, value: float | None) -> str:
+    if value is None or pd.isna(value):
+        return "–"
+    m = catalog.MEASURES[measure_id]
+    return f"{value:g} {m.unit_label}" if m.unit != "deg" else f"{value:g}°"
+
+
+def show_problems(error) -> None:
+    """A validation error as a table: row, column, value, what is allowed."""
+    st.error(f"Nothing was saved: {len(error.problems)} problem(s) to fix.")
+    st.dataframe(error.frame(), hide_index=True, width="stretch")
+
+
+def single_sign_on() -> None:
+    """Offer st.login when .streamlit/secrets.toml has an [auth] section; map the e-mail to an account."""
+    try:
+        configured = "auth" in st.secrets
+    except Exception:  # no secrets file at all
+        configured = False
+    if not configured:
+        return
+    st.divider()
+    if not st.user.is_logged_in:
+        st.button("Sign in with single sign-on", on_click=st.login)
+        return
+    username = store().account_by_email(str(st.user.email))
+    if username is None:
+        st.error("No hipdata account is linked to this e-mail address. Ask your administrator.")
+        st.button("Sign out of single sign-on", on_click=st.logout)
+        return
+    st.session_state[TOKEN_KEY] = store().open_session(username, datetime.now())
+    st.rerun()
+
+
+def exercise_columns() -> dict:
+    """Column settings for the exercise log editor: catalog exercises and doses within their limits."""
+    from hipdata.validate import BAND_LEVELS, EXERCISE_LIMITS
+
+    number = st.column_config.NumberColumn
+    return {
+        "Exercise": st.column_config.SelectboxColumn(
+            options=[e.label for e in catalog.EXERCISES.values()], required=True, width="medium"
+        ),
+        **{
+            column.capitalize(): number(step=1, help=f"{low} to {high}")
+            for column, (low, high) in EXERCISE_LIMITS.items()
+        },
+        "Band": st.column_config.SelectboxColumn(options=list(BAND_LEVELS)),
+        "Load kg": number(step=0.5),
+    }
+
+
+def metric_card(column, row) -> None:
+    """Current value and change from baseline; coloured only when the change beats the MDC."""
+    m = catalog.MEASURES[row.measure]
+    words = STATUS_WORDS[row.status]
+    real = row.status in ("improved", "worsened")
+    unit = "°" if m.unit == "deg" else f" {m.unit_label}".replace(" /10", "/10")
+    column.metric(
+        series_label(row.measure, row.side),
+        format_value(row.measure, row.current),
+        delta=f"{row.change:+.3g}{unit} · {words}" if row.status != "insufficient_data" else words,
+        delta_color=("normal" if m.direction > 0 else "inverse") if real else "off",
+        delta_arrow="auto" if row.status != "insufficient_data" else "off",
+        help=f"Baseline {format_value(row.measure, row.baseline)}; MDC {m.mdc:g}. {words}.",
+        border=True,
+    )
+
+
+def explainer() -> None:
+    """'How we read your progress' in plain words, with the MDC table and its sources."""
+    with st.expander("How we read your progress"):
+        st.markdown(
+            "- A single measurement is noisy: a goniometer reading moves several degrees between attempts.\n"
+            "- So we take the **median of each week's readings**, and compare the median of your **last 2 weeks** "
+            "with the median of your **first 2 weeks** (your baseline).\n"
+            "- A change counts as real only when it is at least the measure's **minimal detectable change (MDC)**: "
+            "smaller changes are inside the shaded band on the charts and could be noise.\n"
+            "- We need **4 weeks of data** before we call anything improved or worsened.\n"
+            "- The trend per week is a robust slope (Theil–Sen): one odd week cannot swing it.\n"
+            "- Weeks without readings are left as gaps, never filled in.\n"
+            "- If you changed how you measure (tool, position, or who measured), the chart marks it: a jump there "
+            "may be the instrument, not your hip."
+        )
+        table = catalog.measures_frame()[["label", "unit", "mdc", "typical_low", "typical_high"]].copy()
+        table["source of the MDC"] = [m.mdc_source for m in catalog.MEASURES.values()]
+        table.columns = ["Measure", "Unit", "MDC", "Typical low", "Typical high", "Source of the MDC"]
+        st.dataframe(table, hide_index=True, width="stretch")
+
+
+def progress_view(
+    actor: Actor, patient_id: str, goals: pd.DataFrame | None = None, key: str = "progress"
+) -> None:
+    """Summary cards and charts of one patient, one measure group at a time (light on a phone)."""
+    from hipdata import charts
+
+    as_of = date.today()
+    result = cached_progress(actor, as_of, patient_id)
+    if result.trends.empty:
+        st.info("No readings yet. After your first weekly check-in your progress appears here.")
+        explainer()
+        return
+    readings = store().readings(actor, patient_id)
+    span = st.segmented_control(
+        "Show", ["Last 12 weeks", "All weeks"], default="Last 12 weeks", key=f"{key}-span"
+    )
+    since = pd.Timestamp(as_of) - pd.Timedelta(weeks=12) if span != "All weeks" else None
+    st.plotly_chart(charts.progress_at_a_glance(result.trends), key=f"{key}-glance")
+    groups = {g: label for g, label in catalog.GROUP_LABELS.items()}
+    group = st.segmented_control(
+        "Measures", list(groups), format_func=groups.get, default="rom", key=f"{key}-group"
+    )
+    group = group or "rom"
+    rows = result.trends[result.trends["measure"].map(lambda m: catalog.MEASURES[m].group) == group]
+    columns = st.columns(2)
+    for i, row in enumerate(rows.itertuples(index=False)):  # at most 8 cards: display, not analysis
+        metric_card(columns[i % 2], row)
+    if group == "pain":
+        st.plotly_chart(charts.pain_heatmap(result.weekly), key=f"{key}-heatmap")
+    for measure_id in rows["measure"].unique():
+        figure = charts.measure_chart(
+            measure_id, readings, result.weekly, result.trends, goals=goals, since=since
+        )
+        st.plotly_chart(figure, key=f"{key}-{measure_id}")
+    explainer()
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _cached_caseload(path: str, version: int, actor: Actor, as_of: date) -> pd.DataFrame:
+    from hipdata.caseload import caseload
+
+    del path, version
+    s = store()
+    return caseload(
+        s.patients(actor),
+        progress(s, actor, as_of),
+        s.records(actor, "exercise_log"),
+        s.records(actor, "programme"),
+        s.records(actor, "lefs"),
+    )
+
+
+def cached_caseload(actor: Actor, as_of: date) -> pd.DataFrame:
+    return _cached_caseload(db_path(), store().data_version(), actor, as_of)
+
+
+def first_steps(actor: Actor) -> None:
+    """The empty-database welcome: what to do first."""
+    st.info(
+        "Welcome to hipdata. There are no patients yet. To start:\n\n"
+        "1. **Add a patient** or **import readings** on the Data page, or\n"
+        "2. **Load demo data** to explore with 12 synthetic patients."
+    )
+    col1, col2 = st.columns(2)
+    if col1.button("Load demo data", type="primary", key="first-demo"):
+        from hipdata.demo import load_demo
+
+        with st.spinner("Creating demo patients"):
+            load_demo(store(), actor)
+        st.rerun()
+    col2.page_link("pages/data.py", label="Go to the Data page", icon=":material/table:")
+
+
+def readings_csv(frame: pd.DataFrame) -> bytes:
+    from hipdata.csv_io import readings_csv as to_csv
+
+    return to_csv(frame)
+
+
+def add_goal(actor: Actor, patient_id: str, series: tuple[str, str], target, by) -> None:
+    from hipdata.validate import clean_goal
+
+    goal = clean_goal(series[0], series[1], target, by)
+    store().add_records(actor, "goals", goal.assign(patient_id=patient_id))
+
+
+def goals_table(status: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "Series": [series_label(m, s) for m, s in zip(status["measure"], status["side"], strict=True)],
+            "Target": [format_value(m, v) for m, v in zip(status["measure"], status["target"], strict=True)],
+            "By": pd.to_datetime(status["target_date"]).dt.date,
+            "Current": [
+                format_value(m, v) for m, v in zip(status["measure"], status["current"], strict=True)
+            ],
+            "Status": status["status"],
+        }
+    )
+
+
+def programme_table(programme: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "Exercise": programme["exercise"].map(lambda e: catalog.EXERCISES[e].label),
+            "Sessions per week": programme["sessions_per_week"],
+            "Dose": programme["dose"],
+        }
+    )
+
+
+def notes_timeline(notes: pd.DataFrame) -> None:
+    """Therapist notes grouped by week, newest first; note text is shown literally."""
+    if notes.empty:
+        st.caption("No notes yet.")
+        return
+    for week, group in notes.sort_values(["week", "id"], ascending=False).groupby("week", sort=False):
+        st.markdown(f"**Week of {pd.Timestamp(week):%d %b %Y}**")
+        for note in group.itertuples():
+            st.text(f"{note.text}\n— {note.entered_by}, {pd.Timestamp(note.entered_at):%d %b %Y %H:%M}")
+
+
+def context_history(readings: pd.DataFrame) -> pd.DataFrame:
+    from hipdata.context import context_changes
+
+    changes = context_changes(readings)
+    return changes.assign(
+        date=pd.to_datetime(changes["date"]).dt.date,
+        measure=[series_label(m, s) for m, s in zip(changes["measure"], changes["side"], strict=True)],
+    ).drop(columns="side")
+
+
+def lefs_form(actor: Actor, patient_id: str, day: date) -> None:
+    """Ask for the LEFS when it is due: at the start and every 4 weeks."""
+    from hipdata import lefs
+
+    scores = store().records(actor, "lefs", patient_id)
+    if not lefs.due(scores, day):
+        last = pd.to_datetime(scores["date"]).max()
+        st.caption(f"LEFS questionnaire: next due {(last + lefs.INTERVAL):%d %b %Y}.")
+        return
+    with st.expander("The LEFS questionnaire is due: 20 questions, about 3 minutes", expanded=False):
+        st.caption("Today, do you or would you have any difficulty at all with:")
+        with st.form("lefs"):
+            answers = [
+                st.selectbox(
+                    f"{i}. {item}",
+                    list(lefs.ANSWERS),
+                    index=None,
+                    key=f"lefs-{i}",
+                    format_func=lambda a: f"{a} – {lefs.ANSWERS[a]}",
+                )  # fmt: skip
+                for i, item in enumerate(lefs.ITEMS, start=1)
+            ]
+            if st.form_submit_button("Save questionnaire"):
+                try:
+                    total = lefs.score(answers)
+                except ValueError as error:
+                    st.error(str(error))
+                else:
+                    row = {"patient_id": [patient_id], "date": [pd.Timestamp(day)],
+                           "answers": [lefs.encode(answers)], "total": [total]}  # fmt: skip
+                    store().add_records(actor, "lefs", pd.DataFrame(row))
+                    st.success(f"LEFS saved: {total}/80.")

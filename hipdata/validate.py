@@ -1,0 +1,258 @@
+"""Raw input (a form or a CSV file, as text) -> clean typed rows, or one error that lists every problem.
+
+One set of rules serves the check-in form and the importer, so both accept and refuse the same things.
+Checks are vectorised over whole columns: a 2-million-row file is validated without a loop per row.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import numpy as np
+import pandas as pd
+
+from hipdata import catalog
+
+REQUIRED_COLUMNS = ("patient_id", "date", "measure", "side", "value")
+CONTEXT_COLUMNS = ("method", "position", "mode", "measured_by")
+OPTIONAL_COLUMNS = (*CONTEXT_COLUMNS, "note")
+READING_COLUMNS = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
+PATIENT_ID_MAX = 64
+NOTE_MAX = 2000
+MAX_LISTED = 200  # problems listed in one message; the count always covers all of them
+
+BAND_LEVELS = ("light", "medium", "heavy", "extra_heavy")
+EXERCISE_LIMITS = {"sessions": (0, 14), "sets": (0, 20), "reps": (0, 500), "seconds": (0, 3600)}
+LOAD_KG_MAX = 300
+
+
+@dataclass(frozen=True)
+class Problem:
+    row: int | None  # spreadsheet row: the header is row 1, the first reading row 2; None = whole file
+    column: str
+    value: str
+    message: str  # what is wrong and what is allowed
+
+    def __str__(self) -> str:
+        where = f"row {self.row}, " if self.row is not None else ""
+        return f"{where}{self.column} = {self.value!r}: {self.message}"
+
+
+class ValidationError(ValueError):
+    """Every problem found in one input; nothing may be written while any remain."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        lines = [str(p) for p in problems[:MAX_LISTED]]
+        if len(problems) > MAX_LISTED:
+            lines.append(f"... and {len(problems) - MAX_LISTED} more problems")
+        rows = {p.row for p in problems if p.row is not None}
+        head = f"{len(problems)} problem(s)" + (f" in {len(rows)} row(s)" if rows else "")
+        super().__init__(head + ":\n" + "\n".join(lines))
+
+    def frame(self) -> pd.DataFrame:
+        return pd.DataFrame(
+            [p.__dict__ for p in self.problems], columns=["row", "column", "value", "message"]
+        )
+
+
+def _text(raw: pd.DataFrame, column: str) -> pd.Series:
+    if column not in raw:
+        return pd.Series("", index=raw.index, dtype=object)
+    return raw[column].fillna("").astype(str)
+
+
+class _Collector:
+    """Gathers the rows failing each rule as whole-column masks, then lists them in row order."""
+
+    def __init__(self, raw: pd.DataFrame, first_row: int):
+        self.raw = raw
+        self.rows = np.arange(first_row, first_row + len(raw))
+        self.found: list[pd.DataFrame] = []
+
+    def add(self, mask: pd.Series, column: str, message: str | pd.Series) -> None:
+        mask = np.asarray(mask, dtype=bool)
+        if not mask.any():
+            return
+        msg = message[mask].to_numpy() if isinstance(message, pd.Series) else message
+        self.found.append(
+            pd.DataFrame(
+                {
+                    "row": self.rows[mask],
+                    "column": column,
+                    "value": _text(self.raw, column).to_numpy()[mask],
+                    "message": msg,
+                }
+            )
+        )
+
+    def raise_if_any(self, extra: list[Problem] = ()) -> None:
+        problems = list(extra)
+        if self.found:
+            table = pd.concat(self.found, ignore_index=True).sort_values("row", kind="stable")
+            problems += [
+                Problem(int(r), c, str(v), m)
+                for r, c, v, m in zip(
+                    table["row"], table["column"], table["value"], table["message"], strict=True
+                )
+            ]
+        if problems:
+            raise ValidationError(problems)
+
+
+def _header_problems(columns: list[str]) -> list[Problem]:
+    problems = [
+        Problem(
+            None, c, "", "required column is missing; the header must name " + ", ".join(REQUIRED_COLUMNS)
+        )
+        for c in REQUIRED_COLUMNS
+        if c not in columns
+    ]
+    problems += [
+        Problem(None, c, "", "unknown column; allowed columns are " + ", ".join(READING_COLUMNS))
+        for c in columns
+        if c not in READING_COLUMNS
+    ]
+    dupes = sorted({c for c in columns if columns.count(c) > 1})
+    problems += [Problem(None, c, "", "column appears more than once in the header") for c in dupes]
+    return problems
+
+
+def _parse_numbers(text: pd.Series) -> pd.Series:
+    return pd.to_numeric(text.str.strip(), errors="coerce").astype("float64")
+
+
+def clean_readings(raw: pd.DataFrame, today: date | None = None, first_row: int = 2) -> pd.DataFrame:
+    """Check every row of raw readings (strings) against the catalog.
+
+    Returns the readings typed (date as datetime64, value as float, side '' when the measure has none,
+    empty context as None) or raises ValidationError naming every bad row, column, value and what is allowed.
+    """
+    header = _header_problems([str(c) for c in raw.columns])
+    if header:
+        raise ValidationError(header)
+    today = today or date.today()
+    check = _Collector(raw, first_row)
+    measures = catalog.measures_frame().set_index("measure")
+
+    patient = _text(raw, "patient_id")
+    check.add(patient.str.strip() == "", "patient_id", "must not be empty")
+    check.add(
+        patient.str.len() > PATIENT_ID_MAX, "patient_id", f"must be at most {PATIENT_ID_MAX} characters"
+    )
+
+    date_text = _text(raw, "date").str.strip()
+    when = pd.to_datetime(date_text, format="%Y-%m-%d", errors="coerce")
+    bad_date = when.isna() | ~date_text.str.fullmatch(r"\d{4}-\d{2}-\d{2}")
+    check.add(bad_date, "date", "must be a calendar date written YYYY-MM-DD")
+    check.add(
+        ~bad_date & (when > pd.Timestamp(today)), "date", f"must not be in the future (today is {today})"
+    )
+
+    measure = _text(raw, "measure").str.strip()
+    known = measure.isin(measures.index)
+    check.add(~known, "measure", "unknown measure; allowed: " + ", ".join(measures.index))
+
+    side = _text(raw, "side").str.strip()
+    sided = measure.map(measures["sided"]).fillna(False).astype(bool)
+    check.add(known & sided & ~side.isin(catalog.SIDES), "side", "this measure needs side left or right")
+    check.add(known & ~sided & (side != ""), "side", "this measure has no sides; leave side empty")
+
+    value_text = _text(raw, "value")
+    value = _parse_numbers(value_text)
+    not_number = ~np.isfinite(value)
+    check.add(not_number, "value", "must be a finite number")
+    low = measure.map(measures["valid_min"]).astype("float64")  # float even for an empty column
+    high = measure.map(measures["valid_max"]).astype("float64")
+    out_of_range = known & ~not_number & ((value < low) | (value > high))
+    units = measure.map(measures["unit"]).fillna("")
+    range_text = "must be between " + low.astype(str) + " and " + high.astype(str) + " " + units
+    check.add(out_of_range, "value", range_text)
+    whole = measure.map(measures["whole_numbers"]).fillna(False).astype(bool)
+    check.add(
+        known & whole & ~not_number & (value != np.round(value)), "value", "pain is a whole number 0-10"
+    )
+
+    for column, choices in catalog.CONTEXT_CHOICES.items():
+        text = _text(raw, column).str.strip()
+        check.add((text != "") & ~text.isin(choices), column, "allowed: empty, " + ", ".join(choices))
+    note = _text(raw, "note")
+    check.add(note.str.len() > NOTE_MAX, "note", f"must be at most {NOTE_MAX} characters")
+
+    check.raise_if_any()
+    clean = pd.DataFrame(
+        {
+            "patient_id": patient.astype(object),
+            "date": when.astype("datetime64[ns]"),
+            "measure": measure.astype(object),
+            "side": side.astype(object),
+            "value": value,
+        }
+    )
+    for column in CONTEXT_COLUMNS:
+        clean[column] = _text(raw, column).str.strip().replace("", None).astype(object)
+    clean["note"] = note.replace("", None).astype(object)
+    return clean.reset_index(drop=True)
+
+
+EXERCISE_COLUMNS = ("exercise", "sessions", "sets", "reps", "seconds", "band_level", "load_kg")
+
+
+def clean_exercise_log(raw: pd.DataFrame, first_row: int = 1) -> pd.DataFrame:
+    """Check exercise-log rows (strings or numbers): catalog exercise, whole-number doses in range."""
+    check = _Collector(raw, first_row)
+    exercise = _text(raw, "exercise").str.strip()
+    check.add(
+        ~exercise.isin(list(catalog.EXERCISES)), "exercise", "unknown exercise; pick one from the catalog"
+    )
+    clean = pd.DataFrame({"exercise": exercise.astype(object)})
+    for column, (low, high) in EXERCISE_LIMITS.items():
+        text = _text(raw, column).str.strip()
+        number = _parse_numbers(text)
+        bad = (text != "") & ~((number >= low) & (number <= high) & (number == np.round(number)))
+        check.add(bad, column, f"must be a whole number from {low} to {high}, or empty")
+        clean[column] = number.where(~bad).astype("Int64")
+    no_sessions = _text(raw, "sessions").str.strip() == ""  # the log stores sessions NOT NULL
+    check.add(no_sessions, "sessions", "required: sessions this week, 0 to 14 (or remove the row)")
+    band = _text(raw, "band_level").str.strip()
+    check.add(
+        (band != "") & ~band.isin(BAND_LEVELS), "band_level", "allowed: empty, " + ", ".join(BAND_LEVELS)
+    )
+    clean["band_level"] = band.replace("", None).astype(object)
+    load_text = _text(raw, "load_kg").str.strip()
+    load = _parse_numbers(load_text)
+    bad_load = (load_text != "") & ~((load >= 0) & (load <= LOAD_KG_MAX))
+    check.add(bad_load, "load_kg", f"must be a number from 0 to {LOAD_KG_MAX} kg, or empty")
+    clean["load_kg"] = load.where(~bad_load)
+    check.raise_if_any()
+    return clean.reset_index(drop=True)
+
+
+def clean_goal(measure: str, side: str, target, target_date, today: date | None = None) -> pd.DataFrame:
+    """A goal: a catalog series, a target inside the measure's valid range, a date not in the past."""
+    today = today or date.today()
+    problems = []
+    m = catalog.MEASURES.get(measure)
+    if m is None:
+        problems.append(Problem(None, "measure", str(measure), "unknown measure"))
+    elif side not in (m.sides or ("",)):
+        problems.append(Problem(None, "side", str(side), "allowed: " + (", ".join(m.sides) or "empty")))
+    number = pd.to_numeric(pd.Series([target], dtype=object), errors="coerce").astype("float64").iloc[0]
+    if m is not None and not (np.isfinite(number) and m.valid_min <= number <= m.valid_max):
+        problems.append(
+            Problem(
+                None,
+                "target",
+                str(target),
+                f"must be a number from {m.valid_min:g} to {m.valid_max:g} {m.unit}",
+            )
+        )
+    when = pd.to_datetime(pd.Series([target_date], dtype=object), errors="coerce").iloc[0]
+    if pd.isna(when) or when.date() < today:
+        problems.append(Problem(None, "target_date", str(target_date), f"must be a date from {today} on"))
+    if problems:
+        raise ValidationError(problems)
+    return pd.DataFrame(
+        {"measure": [measure], "side": [side], "target": [float(number)], "target_date": [when.normalize()]}
+    )

@@ -1,0 +1,70 @@
+"""Caseload: every patient in one table, who needs attention first, and why. A row opens the review."""
+
+from datetime import date
+
+import streamlit as st
+
+from hipdata import ui
+from hipdata.caseload import BADGES
+
+actor = ui.require_actor()
+store = ui.store()
+st.set_page_config(layout="wide")
+st.title("Caseload")
+if store.patients(actor).empty:
+    ui.first_steps(actor)
+    st.stop()
+
+table = ui.cached_caseload(actor, date.today())
+left, right = st.columns([3, 1])
+wanted = left.multiselect("Only patients flagged", list(BADGES.values()), placeholder="All patients")
+if actor.sees_everything:
+    therapist = right.selectbox("Therapist", ["All", *store.therapists(actor)])
+    if therapist != "All":
+        table = table[table["therapist"] == therapist]
+for badge in wanted:
+    table = table[table["badges"].str.contains(badge, regex=False)]
+
+attention = int((table["priority"] < 5).sum())
+st.caption(
+    f"{len(table)} patients · {attention} need attention · sorted by need: worsening or pain rising first."
+)
+view = table.assign(
+    patient=table["patient_id"] + table["display_name"].map(lambda n: f" · {n}" if n else ""),
+    adherence=table["adherence"].clip(upper=1.5),
+)[
+    [
+        "patient", "badges", "weeks_in_programme", "days_since_checkin", "adherence",
+        "rom_mdc", "rom_series", "pain_mdc", "pain_series", "lefs_latest", "lefs_change",
+    ]
+]  # fmt: skip
+event = st.dataframe(
+    view,
+    hide_index=True,
+    width="stretch",
+    on_select="rerun",
+    selection_mode="single-row",
+    key="caseload-table",
+    column_config={
+        "patient": st.column_config.TextColumn("Patient", pinned=True),
+        "badges": st.column_config.TextColumn("Flags", width="medium"),
+        "weeks_in_programme": st.column_config.NumberColumn("Weeks", help="Weeks since the first check-in"),
+        "days_since_checkin": st.column_config.NumberColumn("Days since check-in"),
+        "adherence": st.column_config.ProgressColumn(
+            "Adherence (4 wk)", min_value=0, max_value=1, format="percent", help="Sessions done ÷ prescribed"
+        ),
+        "rom_mdc": st.column_config.NumberColumn(
+            "Biggest ROM change (MDCs)", format="%+.1f", help="Improvement ÷ MDC; beyond ±1 is real change"
+        ),
+        "rom_series": "ROM series",
+        "pain_mdc": st.column_config.NumberColumn("Biggest pain change (MDCs)", format="%+.1f"),
+        "pain_series": "Pain series",
+        "lefs_latest": st.column_config.NumberColumn("LEFS", format="%d"),
+        "lefs_change": st.column_config.NumberColumn("LEFS change", format="%+d"),
+    },
+)
+selected = event.selection.rows if event else []
+if selected:
+    st.session_state["review_patient"] = table.iloc[selected[0]]["patient_id"]
+    st.switch_page("pages/review.py")
+st.caption("Select a row to open the patient review.")

@@ -1,0 +1,75 @@
+"""Data: import a readings CSV (preview, every bad row listed, all or nothing) and export as CSV."""
+
+import io
+
+import streamlit as st
+
+from hipdata import ui
+from hipdata.csv_io import read_readings, readings_csv
+from hipdata.validate import ValidationError
+
+actor = ui.require_actor()
+store = ui.store()
+st.title("Data")
+
+st.subheader("Import readings")
+st.caption(
+    "A CSV file with the header `patient_id,date,measure,side,value` and optionally "
+    "`method,position,mode,measured_by,note`. One bad row and nothing is imported; "
+    "importing the same file twice adds nothing."
+)
+upload = st.file_uploader("Readings CSV", type=["csv"])
+if upload is not None:
+    bar = st.progress(0.0, text="Checking the file")
+    try:
+        readings = read_readings(
+            io.BytesIO(upload.getvalue()), progress=lambda f: bar.progress(f, "Checking")
+        )
+    except ValidationError as error:
+        bar.empty()
+        ui.show_problems(error)
+    else:
+        bar.empty()
+        st.write(
+            f"{len(readings)} readings for {readings['patient_id'].nunique()} patients, all valid. Preview:"
+        )
+        st.dataframe(readings.head(20), hide_index=True, width="stretch")
+        if st.button("Import", type="primary"):
+            try:
+                result = store.add_readings(actor, readings, dedupe=True)
+            except PermissionError as error:
+                st.error(f"Nothing was imported: {error}")
+            else:
+                st.success(
+                    f"Imported {result.added} readings ({result.skipped} already present, "
+                    f"{result.patients_created} new patients)."
+                )
+
+st.subheader("Export readings")
+export = store.export_readings(actor)
+st.download_button(
+    f"Download {len(export)} readings as CSV",
+    data=readings_csv(export),
+    file_name="hipdata-readings.csv",
+    mime="text/csv",
+    disabled=export.empty,
+)
+
+if actor.role != "patient":
+    st.subheader("Add a patient")
+    with st.form("add_patient", clear_on_submit=True):
+        patient_id = st.text_input("Patient ID", max_chars=64)
+        name = st.text_input("Display name (optional)")
+        if st.form_submit_button("Add patient"):
+            if not patient_id.strip():
+                st.error("Patient ID must not be empty.")
+            else:
+                store.add_patient(actor, patient_id, name)
+                st.success(f"Added patient {patient_id}.")
+    st.subheader("Demo data")
+    if st.button("Load demo data", help="12 synthetic patients over 16 weeks; loading twice adds nothing."):
+        from hipdata.demo import load_demo
+
+        with st.spinner("Creating demo patients"):
+            load_demo(store, actor)
+        st.success("Demo data loaded.")
