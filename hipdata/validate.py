@@ -155,7 +155,7 @@ def clean_readings(raw: pd.DataFrame, today: date | None = None, first_row: int 
     check.add(~known, "measure", "unknown measure; allowed: " + ", ".join(measures.index))
 
     side = _text(raw, "side").str.strip()
-    sided = measure.map(measures["sided"]).fillna(False).astype(bool)
+    sided = measure.isin(measures.index[measures["sided"]])
     check.add(known & sided & ~side.isin(catalog.SIDES), "side", "this measure needs side left or right")
     check.add(known & ~sided & (side != ""), "side", "this measure has no sides; leave side empty")
 
@@ -169,7 +169,7 @@ def clean_readings(raw: pd.DataFrame, today: date | None = None, first_row: int 
     units = measure.map(measures["unit"]).fillna("")
     range_text = "must be between " + low.astype(str) + " and " + high.astype(str) + " " + units
     check.add(out_of_range, "value", range_text)
-    whole = measure.map(measures["whole_numbers"]).fillna(False).astype(bool)
+    whole = measure.isin(measures.index[measures["whole_numbers"]])
     check.add(
         known & whole & ~not_number & (value != np.round(value)), "value", "pain is a whole number 0-10"
     )
@@ -191,8 +191,8 @@ def clean_readings(raw: pd.DataFrame, today: date | None = None, first_row: int 
         }
     )
     for column in CONTEXT_COLUMNS:
-        clean[column] = _text(raw, column).str.strip().replace("", None).astype(object)
-    clean["note"] = note.replace("", None).astype(object)
+        clean[column] = _text(raw, column).str.strip().astype(object).replace("", None)
+    clean["note"] = note.astype(object).replace("", None)
     return clean.reset_index(drop=True)
 
 
@@ -219,7 +219,7 @@ def clean_exercise_log(raw: pd.DataFrame, first_row: int = 1) -> pd.DataFrame:
     check.add(
         (band != "") & ~band.isin(BAND_LEVELS), "band_level", "allowed: empty, " + ", ".join(BAND_LEVELS)
     )
-    clean["band_level"] = band.replace("", None).astype(object)
+    clean["band_level"] = band.astype(object).replace("", None)
     load_text = _text(raw, "load_kg").str.strip()
     load = _parse_numbers(load_text)
     bad_load = (load_text != "") & ~((load >= 0) & (load <= LOAD_KG_MAX))

@@ -1,0 +1,202 @@
+"""End-to-end tests in Debian's Chromium through Playwright, against `streamlit run app.py` on a free port."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect, sync_playwright
+
+pytestmark = pytest.mark.browser
+ROOT = Path(__file__).parents[1]
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]  # fmt: skip
+PASSWORD = "rehab-password-1"
+SHOTS = ROOT / "screenshots"
+
+
+def cli(db: Path, *args: str, stdin: str | None = None) -> None:
+    env = {**os.environ, "HIPDATA_DB": str(db)}
+    subprocess.run([sys.executable, "-m", "hipdata", *args], input=stdin, text=True, check=True, env=env, cwd=ROOT)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """A clinic: an admin, two therapists with their patients, demo readings; the app serving it."""
+    assert Path(CHROMIUM).exists(), "browser tests need Debian's chromium at /usr/bin/chromium (apt-get install chromium)"
+    db = tmp_path_factory.mktemp("browser") / "clinic.duckdb"
+    cli(db, "demo", "--patients", "6", "--weeks", "10", "--seed", "3")
+    cli(db, "users", "add", "ada", "--role", "admin", stdin=PASSWORD)
+    for name in ("tess", "tom"):
+        cli(db, "users", "add", name, "--role", "therapist", stdin=PASSWORD)
+    cli(db, "users", "add", "pat1", "--role", "patient", "--patient", "P0001", "--therapist", "tess", stdin=PASSWORD)
+    cli(db, "users", "add", "pat2", "--role", "patient", "--patient", "P0002", "--therapist", "tess", stdin=PASSWORD)
+    cli(db, "users", "add", "pat4", "--role", "patient", "--patient", "P0004", "--therapist", "tom", stdin=PASSWORD)
+    cli(db, "users", "add", "locky", "--role", "patient", "--patient", "P0005", stdin=PASSWORD)
+    port = free_port()
+    env = {**os.environ, "HIPDATA_DB": str(db)}
+    command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+               "--server.port", str(port), "--browser.gatherUsageStats", "false"]  # fmt: skip
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(120):
+        try:
+            urllib.request.urlopen(url + "/_stcore/health", timeout=1)
+            break
+        except OSError:
+            time.sleep(0.5)
+    else:
+        process.kill()
+        pytest.fail("streamlit did not start")
+    yield url
+    process.terminate()
+    process.wait(10)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)
+    yield context.new_page()
+    context.close()
+
+
+def settle(page: Page) -> None:
+    """Wait until the script has finished its run."""
+    page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']", timeout=30_000)
+    page.wait_for_timeout(300)
+
+
+def sign_in(page: Page, url: str, username: str, password: str = PASSWORD) -> None:
+    page.goto(url)
+    settle(page)
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    settle(page)
+
+
+def shoot(page: Page, name: str) -> None:
+    SHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def visit_every_page(page: Page) -> list[str]:
+    """Open each page of the sidebar and return the text each one shows."""
+    links = page.locator("[data-testid='stSidebarNav'] a")
+    texts = []
+    for i in range(links.count()):
+        links.nth(i).click()
+        settle(page)
+        texts.append(page.locator("[data-testid='stMain']").inner_text())
+    return texts
+
+
+def test_patient_logs_a_week_at_phone_width(server, browser):
+    context = browser.new_context(viewport={"width": 375, "height": 800}, is_mobile=True)
+    page = context.new_page()
+    sign_in(page, server, "pat1")
+    expect(page.get_by_role("heading", name="Weekly check-in")).to_be_visible()
+    page.get_by_label("Hip internal rotation, left (°)").fill("33")
+    page.get_by_label("Low back pain (0-10)").fill("2")
+    page.get_by_role("button", name="Save check-in").click()
+    settle(page)
+    expect(page.get_by_text("Saved: 2 readings")).to_be_visible()
+    shoot(page, "patient-checkin-375")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375 + 1  # no sideways scrolling
+    context.close()
+
+
+def test_patient_sees_only_their_own_data_on_every_page(server, page):
+    sign_in(page, server, "pat1")
+    for text in visit_every_page(page):
+        for other in ("P0002", "P0003", "P0004", "P0005", "P0006"):
+            assert other not in text
+    shoot(page, "patient-progress")
+
+
+def test_therapist_sees_only_assigned_patients(server, page):
+    sign_in(page, server, "tom")
+    for text in visit_every_page(page):
+        for other in ("P0001", "P0002", "P0005"):
+            assert other not in text
+
+
+def test_wrong_password_gets_nothing(server, page):
+    sign_in(page, server, "tess", "not-the-password")
+    expect(page.get_by_text("Wrong username or password")).to_be_visible()
+    expect(page.locator("[data-testid='stSidebarNav']")).to_have_count(0)
+
+
+def test_locked_account_stays_locked_with_the_right_password(server, page):
+    for _ in range(5):
+        sign_in(page, server, "locky", "wrong-password")
+    sign_in(page, server, "locky")
+    expect(page.get_by_text("Wrong username or password")).to_be_visible()
+    expect(page.locator("[data-testid='stSidebarNav']")).to_have_count(0)
+
+
+def test_admin_sees_users_and_audit(server, page):
+    sign_in(page, server, "ada")
+    page.get_by_role("link", name="Users").click()
+    settle(page)
+    expect(page.get_by_role("heading", name="Users")).to_be_visible()
+    assert "argon2" not in page.content()
+    page.get_by_role("link", name="Audit").click()
+    settle(page)
+    expect(page.get_by_role("heading", name="Audit trail")).to_be_visible()
+
+
+def test_therapist_reviews_a_patient_and_downloads_an_offline_report(server, page, browser, tmp_path):
+    sign_in(page, server, "tess")
+    expect(page.get_by_role("heading", name="Caseload")).to_be_visible()
+    shoot(page, "therapist-caseload")
+    page.get_by_role("button", name="Open review").click()
+    settle(page)
+    expect(page.get_by_role("heading", name="Patient review")).to_be_visible()
+    page.get_by_label("Target value").fill("45")
+    page.get_by_label("By").fill("2099-01-01")
+    page.get_by_label("By").press("Enter")
+    page.get_by_role("button", name="Add goal").click()
+    settle(page)
+    page.get_by_label("Note").fill("Good week; progress the band.")
+    page.get_by_role("button", name="Add note").click()
+    settle(page)
+    expect(page.get_by_text("Good week; progress the band.")).to_be_visible()
+    shoot(page, "therapist-review")
+    with page.expect_download() as info:
+        page.get_by_role("button", name="Download report (HTML)").click()
+    report = tmp_path / "report.html"
+    info.value.save_as(report)
+    html = report.read_text(encoding="utf-8")
+    assert "Good week; progress the band." in html and "45.0" in html
+    offline = browser.new_context(offline=True)
+    viewer = offline.new_page()
+    blocked = []
+    viewer.route("http*://**", lambda route: (blocked.append(route.request.url), route.abort()))
+    viewer.goto(report.as_uri())
+    viewer.wait_for_selector(".js-plotly-plot .main-svg", timeout=20_000)
+    assert viewer.locator(".js-plotly-plot").count() >= 3
+    assert blocked == []
+    viewer.screenshot(path=str(SHOTS / "report.png"), full_page=False)
+    offline.close()

@@ -1,0 +1,125 @@
+"""The catalog against the reference table (shared/reference/measures.csv and exercises.csv), hard-coded here
+so the tests do not depend on files outside the repository."""
+
+from __future__ import annotations
+
+import pytest
+
+from hipdata import catalog
+
+LR = ("left", "right")
+
+# id: (label, group, unit, sides, better, valid_min, valid_max, typical_low, typical_high, mdc)
+EXPECTED_MEASURES = {
+    "hip_flexion": ("Hip flexion", "rom", "deg", LR, "higher", 0, 160, 110, 120, 10),
+    "hip_extension": ("Hip extension", "rom", "deg", LR, "higher", -40, 60, 10, 30, 13),
+    "hip_abduction": ("Hip abduction", "rom", "deg", LR, "higher", 0, 90, 30, 50, 10),
+    "hip_adduction": ("Hip adduction", "rom", "deg", LR, "higher", 0, 60, 20, 30, 10),
+    "hip_internal_rotation": ("Hip internal rotation", "rom", "deg", LR, "higher", 0, 90, 30, 40, 8),
+    "hip_external_rotation": ("Hip external rotation", "rom", "deg", LR, "higher", 0, 90, 40, 60, 8),
+    "fingertip_to_floor": (
+        "Forward fold: fingertip-to-floor distance", "field", "cm", (), "lower", -30, 80, 0, 5, 4.5,
+    ),
+    "figure_four": (
+        "Figure-four (FABER): knee-to-table distance", "field", "cm", LR, "lower", 0, 60, 9.6, 15.2, 3.7,
+    ),
+    "pain_hip": ("Hip pain", "pain", "nprs", LR, "lower", 0, 10, 0, 0, 2),
+    "pain_low_back": ("Low back pain", "pain", "nprs", (), "lower", 0, 10, 0, 0, 2),
+    "pain_knee": ("Knee pain", "pain", "nprs", LR, "lower", 0, 10, 0, 0, 2),
+    "pain_ankle_foot": ("Ankle / Achilles / foot pain", "pain", "nprs", LR, "lower", 0, 10, 0, 0, 2),
+}  # fmt: skip
+
+EXPECTED_EXERCISES = {
+    "ninety_ninety": ("90/90 hip switch (dynamic)", "hip internal and external rotation", "reps per side"),
+    "kneeling_hip_flexor_stretch": (
+        "Tall kneeling hip flexor stretch", "iliopsoas and hip flexors", "seconds per side",
+    ),
+    "banded_glute_bridge": ("Glute bridge with band", "hip extension and glute activation", "reps; band level"),
+    "lateral_band_walk": ("Lateral band walk", "lateral hip stability", "steps each way; band level"),
+    "banded_hip_distraction": (
+        "Banded hip distraction", "joint capsule mobility", "seconds per side; band level",
+    ),
+    "banded_hip_ap_glide": (
+        "Banded anterior-posterior glide", "joint capsule mobility", "reps per side; band level",
+    ),
+    "banded_hip_lateral_mobilization": (
+        "Banded lateral mobilization", "lateral hip flexibility", "reps per side; band level",
+    ),
+    "bulgarian_split_squat": ("Bulgarian split squat", "strength through range", "reps per side; load kg"),
+    "figure_four_stretch": ("Figure-four stretch", "hip external rotators", "seconds per side"),
+    "foam_rolling": ("Foam rolling", "soft tissue", "minutes"),
+}  # fmt: skip
+
+
+def test_exactly_the_twelve_reference_measures_in_reference_order():
+    assert list(catalog.MEASURES) == list(EXPECTED_MEASURES)
+    assert len(catalog.MEASURES) == 12
+
+
+@pytest.mark.parametrize("measure_id", list(EXPECTED_MEASURES))
+def test_measure_matches_reference(measure_id):
+    m = catalog.MEASURES[measure_id]
+    label, group, unit, sides, better, vmin, vmax, tlow, thigh, mdc = EXPECTED_MEASURES[measure_id]
+    assert m.id == measure_id
+    assert (m.label, m.group, m.unit, tuple(m.sides), m.better) == (label, group, unit, sides, better)
+    assert (m.valid_min, m.valid_max) == (vmin, vmax)
+    assert (m.typical_low, m.typical_high) == (tlow, thigh)
+    assert m.mdc == mdc
+    assert m.mdc_source.strip(), "every MDC keeps its source"
+    assert m.valid_min <= m.typical_low <= m.typical_high <= m.valid_max
+    assert m.sided == bool(sides)
+    assert m.direction == (1 if better == "higher" else -1)
+    assert m.whole_numbers == (group == "pain")
+
+
+def test_unit_labels():
+    assert catalog.MEASURES["hip_flexion"].unit_label == "°"
+    assert catalog.MEASURES["figure_four"].unit_label == "cm"
+    assert catalog.MEASURES["pain_hip"].unit_label == "/10"
+
+
+def test_measure_lookup_and_unknown_id():
+    assert catalog.measure("pain_knee") is catalog.MEASURES["pain_knee"]
+    with pytest.raises(KeyError):
+        catalog.measure("hip_wiggle")
+
+
+def test_exactly_the_ten_reference_exercises():
+    assert list(catalog.EXERCISES) == list(EXPECTED_EXERCISES)
+    for exercise_id, (label, targets, dose) in EXPECTED_EXERCISES.items():
+        e = catalog.EXERCISES[exercise_id]
+        assert (e.id, e.label, e.targets, e.dose) == (exercise_id, label, targets, dose)
+
+
+def test_series_keys_cover_every_side_once():
+    keys = catalog.series_keys()
+    assert len(keys) == len(set(keys)) == 10 * 2 + 2  # ten sided measures, two midline ones
+    assert ("fingertip_to_floor", "") in keys
+    assert ("pain_low_back", "") in keys
+    assert ("hip_flexion", "left") in keys and ("hip_flexion", "right") in keys
+    assert ("fingertip_to_floor", "left") not in keys
+
+
+def test_measures_frame_matches_the_catalog():
+    frame = catalog.measures_frame()
+    assert list(frame["measure"]) == list(EXPECTED_MEASURES)
+    by_id = frame.set_index("measure")
+    for measure_id, (_, group, unit, sides, better, vmin, vmax, tlow, thigh, mdc) in EXPECTED_MEASURES.items():
+        row = by_id.loc[measure_id]
+        assert (row["group"], row["unit"], bool(row["sided"])) == (group, unit, bool(sides))
+        assert row["direction"] == (1 if better == "higher" else -1)
+        assert (row["valid_min"], row["valid_max"], row["mdc"]) == (vmin, vmax, mdc)
+        assert (row["typical_low"], row["typical_high"]) == (tlow, thigh)
+        assert bool(row["whole_numbers"]) == (group == "pain")
+    assert frame["valid_min"].dtype == "float64" and frame["mdc"].dtype == "float64"
+
+
+def test_context_choices():
+    assert catalog.CONTEXT_CHOICES == {
+        "method": ("goniometer", "inclinometer", "phone_app", "visual_estimate", "tape_measure"),
+        "position": ("seated", "supine", "prone", "standing", "side_lying"),
+        "mode": ("active", "passive"),
+        "measured_by": ("self", "therapist"),
+    }
+    assert catalog.SIDES == ("left", "right")
+    assert catalog.LEFS_MDC == 9
