@@ -131,8 +131,8 @@ def clean_checkin(
             ]
     if not filled and log is None and not problems:
         problems.append(Problem(None, "form", "", "Enter at least one measurement or exercise."))
-    if problems:
-        raise ValidationError(problems)
+    if problems:  # a bad date is the same problem for every field: say it once
+        raise ValidationError(list({(p.column, p.message): p for p in problems}.values()))
     return readings, log
 
 

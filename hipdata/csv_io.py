@@ -63,4 +63,5 @@ def readings_csv(frame: pd.DataFrame) -> bytes:
     out = frame.loc[:, list(READING_COLUMNS)].assign(
         date=pd.to_datetime(frame["date"]).dt.strftime("%Y-%m-%d")
     )
-    return out.to_csv(index=False, lineterminator="\n").encode("utf-8")
+    # CRLF line ends (RFC 4180) also make the writer quote a bare carriage return inside a note.
+    return out.to_csv(index=False, lineterminator="\r\n").encode("utf-8")

@@ -43,7 +43,17 @@ READING_COLUMNS = (
     "measured_by",
     "note",
 )
-EXERCISE_LOG_COLUMNS = ("patient_id", "week", "exercise", "sessions", "sets", "reps", "seconds", "band_level", "load_kg")
+EXERCISE_LOG_COLUMNS = (
+    "patient_id",
+    "week",
+    "exercise",
+    "sessions",
+    "sets",
+    "reps",
+    "seconds",
+    "band_level",
+    "load_kg",
+)
 BAND_LEVELS = ("light", "medium", "heavy")
 SEM_PER_MDC = 1 / (1.96 * np.sqrt(2))  # MDC95 = 1.96 * sqrt(2) * SEM
 
@@ -110,7 +120,8 @@ class Demo:
 
 def _strings(vocabulary, codes: np.ndarray) -> pd.Series:
     """A string column built by taking codes from a small vocabulary (fast for millions of rows)."""
-    return pd.Series(pd.array(list(vocabulary), dtype="str").take(np.asarray(codes, dtype=np.intp)))
+    words = vocabulary.tolist() if isinstance(vocabulary, np.ndarray) else list(vocabulary)
+    return pd.Series(pd.array(words, dtype="str").take(np.asarray(codes, dtype=np.intp)))
 
 
 def _pick(rng: np.random.Generator, weights, size) -> np.ndarray:
@@ -138,19 +149,22 @@ def generate(patients: int = 12, weeks: int = 16, seed: int = 7, end: date | Non
 
     # ---- patients --------------------------------------------------------------------------------
     width = max(4, len(str(P)))
-    ids = [f"P{i:0{width}d}" for i in range(1, P + 1)]
-    if P >= len(COURSES):  # every course present, the rest drawn by weight
+    ids = np.char.mod(f"P%0{width}d", np.arange(1, P + 1))
+    if len(COURSES) <= P:  # every course present, the rest drawn by weight
         course = np.concatenate([np.arange(len(COURSES)), _pick(rng, COURSE_WEIGHTS, P - len(COURSES))])
         course = rng.permutation(course)
     else:
         course = _pick(rng, COURSE_WEIGHTS, P)
     first = rng.integers(0, len(FIRST_NAMES), P)
     initial = rng.integers(0, len(LAST_INITIALS), P)
-    names = [f"{FIRST_NAMES[f]} {LAST_INITIALS[i]}." for f, i in zip(first, initial, strict=True)]
+    names = np.char.add(
+        np.char.add(np.array(FIRST_NAMES)[first], " "), np.array(list(LAST_INITIALS))[initial]
+    )
+    names = np.char.add(names, ".")
     patients_frame = pd.DataFrame(
         {
-            "patient_id": pd.array(ids, dtype="str"),
-            "display_name": pd.array(names, dtype="str"),
+            "patient_id": pd.array(ids.tolist(), dtype="str"),
+            "display_name": pd.array(names.tolist(), dtype="str"),
             "course": _strings(COURSES, course),
         }
     )
@@ -300,9 +314,7 @@ def generate(patients: int = 12, weeks: int = 16, seed: int = 7, end: date | Non
     position = np.where(in_clinic, position_clinic, position_home[:, None, :]) + 1  # 0 = ''
     modes = ("", *catalog.MODES)
     field_mode = np.array([modes.index(FIELD_CONTEXT.get(m.id, ("", ""))[1]) for m in ms])
-    mode = np.where(
-        is_rom, np.where(in_clinic, modes.index("passive"), modes.index("active")), field_mode
-    )
+    mode = np.where(is_rom, np.where(in_clinic, modes.index("passive"), modes.index("active")), field_mode)
     raters = ("", *catalog.RATERS)
     rater = np.where(in_clinic, raters.index("therapist"), raters.index("self"))
 
@@ -349,7 +361,7 @@ def _recovered(m: catalog.Measure) -> float:
 
 def _exercise_log(
     rng: np.random.Generator,
-    ids: list[str],
+    ids: np.ndarray,
     course: np.ndarray,
     present: np.ndarray,
     mondays: np.ndarray,
@@ -397,7 +409,9 @@ def _exercise_log(
     # Progression: a heavier band or 2 kg more every few weeks of training.
     every = rng.integers(3, 7, (P, slots))
     steps_up = week_index[None, :, None] // every[:, None, :]  # (P, W, slots)
-    band = np.where(uses_band[ex][:, None, :], 1 + np.minimum(rng.integers(0, 2, (P, slots))[:, None, :] + steps_up, 2), 0)
+    band = np.where(
+        uses_band[ex][:, None, :], 1 + np.minimum(rng.integers(0, 2, (P, slots))[:, None, :] + steps_up, 2), 0
+    )
     start_load = np.array([0.0, 4.0, 6.0, 8.0, 10.0, 12.0])[rng.integers(0, 6, (P, slots))]
     load = np.where(uses_load[ex][:, None, :], start_load[:, None, :] + 2.0 * np.minimum(steps_up, 6), np.nan)
 
@@ -449,8 +463,7 @@ def load_demo(
     demo = generate(patients=patients, weeks=weeks, seed=seed, end=end)
     existing = set(store.patients(actor)["patient_id"])
     new = demo.patients[~demo.patients["patient_id"].isin(existing)]
-    for pid, name in zip(new["patient_id"], new["display_name"], strict=True):
-        store.add_patient(actor, pid, name)
+    store.add_patients(actor, new.astype({"patient_id": object, "display_name": object}))
     clean = demo.readings.astype({c: object for c in READING_COLUMNS if c not in ("date", "value")})
     for column in ("method", "position", "mode", "measured_by", "note"):
         clean[column] = clean[column].where(clean[column] != "", None)
@@ -458,5 +471,9 @@ def load_demo(
     log = demo.exercise_log[demo.exercise_log["patient_id"].isin(set(new["patient_id"]))]
     if len(log):
         log = log.astype({"patient_id": object, "exercise": object, "band_level": object})
-        store.add_records(actor, "exercise_log", log.assign(band_level=log["band_level"].where(log["band_level"] != "", None)))
+        store.add_records(
+            actor,
+            "exercise_log",
+            log.assign(band_level=log["band_level"].where(log["band_level"] != "", None)),
+        )
     return result

@@ -14,7 +14,7 @@ import json
 import secrets
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -111,6 +111,23 @@ class ImportResult:
     patients_created: int
 
 
+@contextmanager
+def _registered(cur, name: str, frame: pd.DataFrame) -> Iterator[None]:
+    """A DataFrame visible to SQL as `name` for the duration of the block."""
+    cur.register(name, frame)
+    try:
+        yield
+    finally:
+        with suppress(duckdb.Error):  # an aborted transaction refuses this too; its own error is what matters
+            cur.unregister(name)
+
+
+def _first(result) -> tuple | None:
+    """The first row; DuckDB streams results and a half-read one blocks the connection, so read them all."""
+    rows = result.fetchall()
+    return rows[0] if rows else None
+
+
 def _json(row: dict | None) -> str | None:
     return None if row is None else json.dumps(row, default=str, ensure_ascii=False, sort_keys=True)
 
@@ -155,7 +172,7 @@ class Store:
         return self._cursor().execute(sql, list(params)).df()
 
     def _one(self, sql: str, params: list | tuple = ()):
-        row = self._cursor().execute(sql, list(params)).fetchone()
+        row = _first(self._cursor().execute(sql, list(params)))
         return None if row is None else row[0]
 
     def _migrate(self) -> None:
@@ -164,7 +181,7 @@ class Store:
             cur.execute(
                 "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL, applied_at TIMESTAMP)"
             )
-            current = cur.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchone()[0]
+            current = cur.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchall()[0][0]
             for version, script in enumerate(MIGRATIONS[current:], start=current + 1):
                 cur.execute("BEGIN TRANSACTION")
                 try:
@@ -233,6 +250,19 @@ class Store:
              _json(old), _json(new)],
         )  # fmt: skip
 
+    def _audit_each(
+        self, cur, actor: Actor, entity: str, relation: str, id_column: str | None = None
+    ) -> None:
+        """One audit row per inserted row of `relation`, written in one statement (new value = the row as JSON)."""
+        entity_id = f"CAST(r.{id_column} AS VARCHAR)" if id_column else "NULL"
+        cur.execute(
+            f"""INSERT INTO audit
+                SELECT (SELECT coalesce(max(id), 0) FROM audit) + row_number() OVER (), now(), ?, 'insert', ?,
+                       {entity_id}, r.patient_id, NULL, to_json(r)::VARCHAR
+                FROM {relation} r""",
+            [actor.username, entity],
+        )
+
     def audit_log(
         self, actor: Actor, patient_id: str | None = None, username: str | None = None,
         since: date | None = None, until: date | None = None,
@@ -262,22 +292,41 @@ class Store:
     def _create_patients(self, cur, actor: Actor, ids: list[str], names: dict[str, str] | None = None) -> int:
         names = names or {}
         existing = {r[0] for r in cur.execute("SELECT patient_id FROM patients").fetchall()}
-        new = [p for p in ids if p not in existing]
+        new = [p for p in dict.fromkeys(ids) if p not in existing]
         if not new:
             return 0
         cur.execute(
-            """INSERT INTO patients (patient_id, display_name, created_at, created_by)
-               SELECT p, n, now(), ? FROM (SELECT unnest(?::VARCHAR[]) AS p, unnest(?::VARCHAR[]) AS n)""",
-            [actor.username, new, [names.get(p, "") for p in new]],
+            """CREATE OR REPLACE TEMP TABLE new_patients AS
+               SELECT unnest(?::VARCHAR[]) AS patient_id, unnest(?::VARCHAR[]) AS display_name""",
+            [new, [names.get(p, "") for p in new]],
         )
-        for p in new:
-            self._audit(cur, actor, "insert", "patient", p, p, None, {"display_name": names.get(p, "")})
-            if actor.role == "therapist":
-                self._assign(cur, actor, p, actor.username)
+        cur.execute(
+            """INSERT INTO patients (patient_id, display_name, created_at, created_by)
+               SELECT patient_id, display_name, now(), ? FROM new_patients""",
+            [actor.username],
+        )
+        self._audit_each(cur, actor, "patient", "new_patients", "patient_id")
+        if actor.role == "therapist":
+            cur.execute("INSERT INTO assignments SELECT patient_id, ? FROM new_patients", [actor.username])
+            cur.execute(
+                """CREATE OR REPLACE TEMP TABLE new_assignments AS
+                   SELECT patient_id, ? AS therapist FROM new_patients""",
+                [actor.username],
+            )
+            self._audit_each(cur, actor, "assignment", "new_assignments", "patient_id")
+        cur.execute("DROP TABLE new_patients")
         return len(new)
 
+    def add_patients(self, actor: Actor, patients: pd.DataFrame) -> int:
+        """Create the patients (patient_id, display_name) that do not exist yet; return how many."""
+        if not actor.sees_everything and actor.role != "therapist":
+            raise AccessDenied("only therapists and admins may add patients")
+        with self._write() as cur:
+            names = dict(zip(patients["patient_id"], patients["display_name"], strict=True))
+            return self._create_patients(cur, actor, list(names), names)
+
     def _assign(self, cur, actor: Actor, patient_id: str, therapist: str) -> None:
-        old = cur.execute("SELECT therapist FROM assignments WHERE patient_id = ?", [patient_id]).fetchone()
+        old = _first(cur.execute("SELECT therapist FROM assignments WHERE patient_id = ?", [patient_id]))
         if old and old[0] != therapist and not actor.sees_everything:
             raise AccessDenied("only an admin may move a patient to another therapist")
         cur.execute("INSERT OR REPLACE INTO assignments VALUES (?, ?)", [patient_id, therapist])
@@ -288,7 +337,7 @@ class Store:
         if not actor.sees_everything:
             raise AccessDenied("only an admin may assign patients")
         with self._write() as cur:
-            role = cur.execute("SELECT role FROM users WHERE username = ?", [therapist]).fetchone()
+            role = _first(cur.execute("SELECT role FROM users WHERE username = ?", [therapist]))
             if not role or role[0] != "therapist":
                 raise ValueError(f"no therapist account named {therapist!r}")
             self._require(cur, actor, [patient_id])
@@ -314,33 +363,49 @@ class Store:
         With dedupe, a reading that appears k times in the input and j times in the store adds max(0, k - j):
         repeated trials inside one file are kept, and importing the same file twice adds nothing.
         """
-        frame = clean.loc[:, list(READING_COLUMNS)]
         with self._write() as cur:
-            missing = self._require(cur, actor, frame["patient_id"].unique().tolist(), may_create=True)
-            created = self._create_patients(cur, actor, missing)
-            cur.register("incoming", frame)
-            try:
-                cur.execute(
-                    """CREATE OR REPLACE TEMP TABLE new_readings AS
-                        SELECT * REPLACE (date::DATE AS date) FROM incoming"""
-                )
-            finally:
-                cur.unregister("incoming")
-            if dedupe:
-                self._drop_already_stored(cur)
-            added = cur.execute("SELECT count(*) FROM new_readings").fetchone()[0]
+            return self._add_readings(cur, actor, clean, dedupe)
+
+    def _add_readings(self, cur, actor: Actor, clean: pd.DataFrame, dedupe: bool) -> ImportResult:
+        frame = clean.loc[:, list(READING_COLUMNS)]
+        missing = self._require(cur, actor, frame["patient_id"].unique().tolist(), may_create=True)
+        created = self._create_patients(cur, actor, missing)
+        with _registered(
+            cur, "incoming", frame.assign(input_order=range(len(frame)))
+        ):  # ids follow the input
             cur.execute(
-                f"""INSERT INTO readings
-                    SELECT (SELECT coalesce(max(id), 0) FROM readings) + row_number() OVER (),
-                           {", ".join(READING_COLUMNS)}, now(), ?, NULL, NULL FROM new_readings""",
-                [actor.username],
+                """CREATE OR REPLACE TEMP TABLE new_readings AS
+                   SELECT * REPLACE (date::DATE AS date) FROM incoming"""
             )
-            self._refresh_weekly(cur, "new_readings")
-            if added:
-                self._audit(cur, actor, "insert", "readings", None, None, None,
-                            {"readings": added, "source": "import" if dedupe else "form"})  # fmt: skip
-            cur.execute("DROP TABLE new_readings")
+        if dedupe:
+            self._drop_already_stored(cur)
+        added = cur.execute("SELECT count(*) FROM new_readings").fetchall()[0][0]
+        first_id = cur.execute("SELECT coalesce(max(id), 0) FROM readings").fetchall()[0][0]
+        cur.execute(
+            f"""INSERT INTO readings
+                SELECT ? + row_number() OVER (ORDER BY input_order), {", ".join(READING_COLUMNS)}, now(), ?,
+                       NULL, NULL
+                FROM new_readings""",
+            [first_id, actor.username],
+        )
+        self._refresh_weekly(cur, "new_readings")
+        new_rows = f"(SELECT * EXCLUDE (deleted_at, deleted_by) FROM readings WHERE id > {int(first_id)})"
+        self._audit_each(cur, actor, "reading", new_rows, "id")
+        cur.execute("DROP TABLE new_readings")
         return ImportResult(added=int(added), skipped=len(frame) - int(added), patients_created=created)
+
+    def save_checkin(
+        self, actor: Actor, patient_id: str, week: date, readings: pd.DataFrame, log: pd.DataFrame | None
+    ) -> None:
+        """A whole check-in in one transaction: its readings and, when given, the week's exercise log."""
+        with self._write() as cur:
+            self._require(cur, actor, [patient_id])
+            if len(readings):
+                if set(readings["patient_id"]) != {patient_id}:
+                    raise AccessDenied("a check-in holds one patient's readings")
+                self._add_readings(cur, actor, readings, dedupe=False)
+            if log is not None:
+                self._replace_week_log(cur, actor, patient_id, week, log)
 
     def _drop_already_stored(self, cur) -> None:
         """Keep only the occurrences of each reading beyond those already stored (k - j of them)."""
@@ -352,7 +417,7 @@ class Store:
                     SELECT *, row_number() OVER (PARTITION BY {key}) AS occurrence FROM new_readings),
                 stored AS (
                     SELECT {key}, count(*) AS stored FROM readings
-                    WHERE deleted_at IS NULL AND patient_id IN (SELECT patient_id FROM new_readings)
+                    WHERE patient_id IN (SELECT patient_id FROM new_readings)
                     GROUP BY ALL)
                 SELECT n.* EXCLUDE (occurrence) FROM numbered n LEFT JOIN stored s ON {same}
                 WHERE n.occurrence > coalesce(s.stored, 0)"""
@@ -396,15 +461,15 @@ class Store:
         where, params = self._scope(actor)
         return self._df(
             f"""SELECT patient_id, measure, side, week::TIMESTAMP AS week, value, n FROM weekly
-                WHERE week < date_trunc('week', ?::DATE) AND {where} AND (?::VARCHAR IS NULL OR patient_id = ?)
+                WHERE week + 6 <= ?::DATE AND {where} AND (?::VARCHAR IS NULL OR patient_id = ?)
                 UNION ALL
                 SELECT patient_id, measure, side, date_trunc('week', date)::TIMESTAMP, median(value),
                        count(*)::INTEGER
                 FROM readings WHERE deleted_at IS NULL AND date <= ?::DATE
-                  AND date >= date_trunc('week', ?::DATE) AND {where} AND (?::VARCHAR IS NULL OR patient_id = ?)
+                  AND date >= date_trunc('week', ?::DATE) AND date_part('isodow', ?::DATE) < 7 AND {where} AND (?::VARCHAR IS NULL OR patient_id = ?)
                 GROUP BY ALL
                 ORDER BY patient_id, measure, side, week""",
-            [as_of, *params, patient_id, patient_id, as_of, as_of, *params, patient_id, patient_id],
+            [as_of, *params, patient_id, patient_id, as_of, as_of, as_of, *params, patient_id, patient_id],
         )
 
     def last_readings(self, actor: Actor, as_of: date, patient_id: str | None = None) -> pd.DataFrame:
@@ -421,7 +486,7 @@ class Store:
         result = cur.execute(
             f"SELECT * FROM {table} WHERE id = ? AND deleted_at IS NULL AND {where}", [row_id, *params]
         )
-        row = result.fetchone()
+        row = _first(result)
         if row is None:
             raise AccessDenied(f"no {table} row {row_id} that {actor.username} may change")
         return dict(zip([d[0] for d in result.description], row, strict=True))
@@ -476,19 +541,16 @@ class Store:
 
     def _insert_owned(self, cur, actor: Actor, table: str, rows: pd.DataFrame) -> None:
         self._require(cur, actor, rows["patient_id"].unique().tolist())
-        cur.register("incoming_rows", rows)
-        try:
-            cols = ", ".join(rows.columns)
+        first_id = cur.execute(f"SELECT coalesce(max(id), 0) FROM {table}").fetchall()[0][0]
+        cols = ", ".join(rows.columns)
+        with _registered(cur, "incoming_rows", rows):
             cur.execute(
                 f"""INSERT INTO {table} (id, {cols}, entered_at, entered_by)
-                    SELECT (SELECT coalesce(max(id), 0) FROM {table}) + row_number() OVER (), {cols}, now(), ?
-                    FROM incoming_rows""",
-                [actor.username],
+                    SELECT ? + row_number() OVER (), {cols}, now(), ? FROM incoming_rows""",
+                [first_id, actor.username],
             )
-        finally:
-            cur.unregister("incoming_rows")
-        for record in rows.astype(object).where(rows.notna(), None).to_dict("records"):
-            self._audit(cur, actor, "insert", table, None, record["patient_id"], None, record)
+        audited = f"(SELECT * EXCLUDE (deleted_at, deleted_by) FROM {table} WHERE id > {int(first_id)})"
+        self._audit_each(cur, actor, table, audited, "id")
 
     def add_records(self, actor: Actor, table: str, rows: pd.DataFrame) -> None:
         if table not in PATIENT_TABLES or table == "readings":
@@ -511,19 +573,25 @@ class Store:
 
     def replace_week_log(self, actor: Actor, patient_id: str, week: date, clean: pd.DataFrame) -> None:
         """This week's exercise log, replaced as a whole so a check-in can be corrected."""
-        rows = clean.assign(patient_id=patient_id, week=pd.Timestamp(week))
         with self._write() as cur:
             self._require(cur, actor, [patient_id])
-            old = cur.execute(
-                "SELECT id FROM exercise_log WHERE patient_id = ? AND week = ? AND deleted_at IS NULL",
-                [patient_id, week],
-            ).fetchall()
-            for (row_id,) in old:
-                cur.execute("UPDATE exercise_log SET deleted_at = now(), deleted_by = ? WHERE id = ?",
-                            [actor.username, row_id])  # fmt: skip
-                self._audit(cur, actor, "delete", "exercise_log", row_id, patient_id)
-            if len(rows):
-                self._insert_owned(cur, actor, "exercise_log", rows)
+            self._replace_week_log(cur, actor, patient_id, week, clean)
+
+    def _replace_week_log(self, cur, actor: Actor, patient_id: str, week: date, clean: pd.DataFrame) -> None:
+        old = cur.execute(
+            "SELECT id FROM exercise_log WHERE patient_id = ? AND week = ? AND deleted_at IS NULL",
+            [patient_id, week],
+        ).fetchall()
+        for (row_id,) in old:  # at most a handful of exercises a week
+            cur.execute(
+                "UPDATE exercise_log SET deleted_at = now(), deleted_by = ? WHERE id = ?",
+                [actor.username, row_id],
+            )
+            self._audit(cur, actor, "delete", "exercise_log", row_id, patient_id)
+        if len(clean):
+            self._insert_owned(
+                cur, actor, "exercise_log", clean.assign(patient_id=patient_id, week=pd.Timestamp(week))
+            )
 
     # ---- accounts and sessions -----------------------------------------------------------------
 
@@ -533,7 +601,7 @@ class Store:
     def account(self, username: str) -> dict | None:
         """The full account row, hash included: for sign-in only, never for display."""
         result = self._cursor().execute("SELECT * FROM users WHERE username = ?", [username])
-        row = result.fetchone()
+        row = _first(result)
         return None if row is None else dict(zip([d[0] for d in result.description], row, strict=True))
 
     def create_account(
@@ -546,26 +614,24 @@ class Store:
         if not username.strip() or len(username) > 64:
             raise ValueError("username must be 1 to 64 characters")
         with self._write() as cur:
-            first = cur.execute("SELECT count(*) FROM users").fetchone()[0] == 0
+            first = cur.execute("SELECT count(*) FROM users").fetchall()[0][0] == 0
             if actor is None:
                 if not (first and role == "admin"):
                     raise AccessDenied("only an admin may create accounts")
                 actor = Actor(username, "admin")
             elif not actor.sees_everything:
                 raise AccessDenied("only an admin may create accounts")
-            if cur.execute("SELECT count(*) FROM users WHERE username = ?", [username]).fetchone()[0]:
+            if cur.execute("SELECT count(*) FROM users WHERE username = ?", [username]).fetchall()[0][0]:
                 raise ValueError(f"an account named {username!r} already exists")
             if role == "patient":
                 if not patient_id:
                     raise ValueError("a patient account needs --patient ID")
                 self._create_patients(cur, actor, [patient_id])
-                taken = cur.execute(
-                    "SELECT username FROM users WHERE patient_id = ?", [patient_id]
-                ).fetchone()
+                taken = _first(cur.execute("SELECT username FROM users WHERE patient_id = ?", [patient_id]))
                 if taken:
                     raise ValueError(f"patient {patient_id} already has the account {taken[0]!r}")
             if therapist:
-                t = cur.execute("SELECT role FROM users WHERE username = ?", [therapist]).fetchone()
+                t = _first(cur.execute("SELECT role FROM users WHERE username = ?", [therapist]))
                 if not t or t[0] != "therapist":
                     raise ValueError(f"no therapist account named {therapist!r}")
                 if role != "patient":
@@ -602,7 +668,7 @@ class Store:
         if not actor.sees_everything:
             raise AccessDenied("only an admin may change accounts")
         with self._write() as cur:
-            if not cur.execute("SELECT count(*) FROM users WHERE username = ?", [username]).fetchone()[0]:
+            if not cur.execute("SELECT count(*) FROM users WHERE username = ?", [username]).fetchall()[0][0]:
                 raise ValueError(f"no account named {username!r}")
             sets = ", ".join(f"{k} = ?" for k in changes)
             cur.execute(f"UPDATE users SET {sets} WHERE username = ?", [*changes.values(), username])
@@ -650,14 +716,12 @@ class Store:
         return token
 
     def session_actor(self, token: str, now: datetime, idle: timedelta) -> Actor | None:
-        row = (
-            self._cursor()
-            .execute(
+        row = _first(
+            self._cursor().execute(
                 """SELECT u.username, u.role, u.patient_id, s.last_seen FROM sessions s
-               JOIN users u USING (username) WHERE s.token = ? AND NOT u.disabled""",
+                   JOIN users u USING (username) WHERE s.token = ? AND NOT u.disabled""",
                 [token],
             )
-            .fetchone()
         )
         if row is None:
             return None

@@ -82,10 +82,7 @@ if submitted:
         st.session_state.pop("checkin_saved", None)
         st.rerun()
     else:
-        if len(readings):
-            store.add_readings(actor, readings)
-        if log is not None:
-            store.replace_week_log(actor, patient, checkin.monday(day), log)
+        store.save_checkin(actor, patient, checkin.monday(day), readings, log)
         st.session_state["checkin_saved"] = (readings, log)
         st.session_state["checkin_errors"] = {}
         st.session_state["checkin_gen"] = gen + 1

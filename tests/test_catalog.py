@@ -104,7 +104,18 @@ def test_measures_frame_matches_the_catalog():
     frame = catalog.measures_frame()
     assert list(frame["measure"]) == list(EXPECTED_MEASURES)
     by_id = frame.set_index("measure")
-    for measure_id, (_, group, unit, sides, better, vmin, vmax, tlow, thigh, mdc) in EXPECTED_MEASURES.items():
+    for measure_id, (
+        _,
+        group,
+        unit,
+        sides,
+        better,
+        vmin,
+        vmax,
+        tlow,
+        thigh,
+        mdc,
+    ) in EXPECTED_MEASURES.items():
         row = by_id.loc[measure_id]
         assert (row["group"], row["unit"], bool(row["sided"])) == (group, unit, bool(sides))
         assert row["direction"] == (1 if better == "higher" else -1)

@@ -43,7 +43,9 @@ def test_reads_from_a_file_on_disk(csv_file):
 
 
 def test_na_like_text_is_kept_as_text():
-    frame = read(f"{HEADER},note\nNA,2020-01-06,hip_flexion,left,1,NULL\nnan,2020-01-06,hip_flexion,left,2,N/A\n")
+    frame = read(
+        f"{HEADER},note\nNA,2020-01-06,hip_flexion,left,1,NULL\nnan,2020-01-06,hip_flexion,left,2,N/A\n"
+    )
     assert list(frame["patient_id"]) == ["NA", "nan"]
     assert list(frame["note"]) == ["NULL", "N/A"]
 
@@ -95,7 +97,9 @@ def test_header_problems_reported_without_rows():
 def test_duplicated_header_column_named_as_such():
     # pandas renames a repeated column to "value.1"; the error must still say what is wrong.
     error = refused(f"{HEADER},value\n{GOOD},5\n")
-    assert [(p.column, p.message) for p in error.problems] == [("value", "column appears more than once in the header")]
+    assert [(p.column, p.message) for p in error.problems] == [
+        ("value", "column appears more than once in the header")
+    ]
 
 
 def test_missing_header():
@@ -164,7 +168,18 @@ def test_header_problem_in_a_chunked_file_is_reported_once(monkeypatch):
 
 # ---- export -> import round trip --------------------------------------------------------------------------
 
-AWKWARD_VALUES = [0.1, 1 / 3, 1e-7, 123.456789012345, -12.5, 0.0, -0.0, 2 / 3 * 100, 5e-324, 59.99999999999999]
+AWKWARD_VALUES = [
+    0.1,
+    1 / 3,
+    1e-7,
+    123.456789012345,
+    -12.5,
+    0.0,
+    -0.0,
+    2 / 3 * 100,
+    5e-324,
+    59.99999999999999,
+]
 AWKWARD_NOTES = [
     "plain",
     "comma, inside",
@@ -183,16 +198,20 @@ def awkward_frame() -> pd.DataFrame:
     n = len(AWKWARD_VALUES)
     return pd.DataFrame(
         {
-            "patient_id": ["P,1", 'P"2', "Zoë 🦵", "<script>alert(1)</script>", "'; DROP TABLE readings; --"] * 2,
-            "date": pd.to_datetime(["2020-01-06", "2020-02-29", "2021-12-31", "2019-07-01", "2020-01-06"] * 2),
-            "measure": "hip_extension",
+            "patient_id": ["P,1", 'P"2', "Zoë 🦵", "<script>alert(1)</script>", "'; DROP TABLE readings; --"]
+            * 2,
+            "date": pd.to_datetime(
+                ["2020-01-06", "2020-02-29", "2021-12-31", "2019-07-01", "2020-01-06"] * 2
+            ),
+            "measure": ["hip_extension" if v < 0 else "hip_flexion" for v in AWKWARD_VALUES],
             "side": ["left", "right"] * (n // 2),
             "value": AWKWARD_VALUES,
-            "method": ["goniometer", None] * (n // 2),
-            "position": [None, "side_lying"] * (n // 2),
-            "mode": ["active", "passive"] * (n // 2),
-            "measured_by": [None] * n,
-            "note": AWKWARD_NOTES,
+            # object columns: None stays None (a str column would turn it into NaN)
+            "method": pd.Series(["goniometer", None] * (n // 2), dtype=object),
+            "position": pd.Series([None, "side_lying"] * (n // 2), dtype=object),
+            "mode": pd.Series(["active", "passive"] * (n // 2), dtype=object),
+            "measured_by": pd.Series([None] * n, dtype=object),
+            "note": pd.Series(AWKWARD_NOTES, dtype=object),
         }
     )
 
@@ -203,9 +222,10 @@ def test_export_then_import_round_trip_is_exact():
     back = csv_io.read_readings(io.BytesIO(data))
     assert list(back.columns) == list(READING_COLUMNS)
     # Bit-for-bit: the float text is the shortest that reads back to the same number.
-    assert np.array_equal(back["value"].to_numpy().view(np.int64), original["value"].to_numpy().view(np.int64))
-    expected = original.astype({c: object for c in ("method", "position", "mode", "measured_by", "note")})
-    pd.testing.assert_frame_equal(back, expected, check_dtype=False)
+    assert np.array_equal(
+        back["value"].to_numpy().view(np.int64), original["value"].to_numpy().view(np.int64)
+    )
+    pd.testing.assert_frame_equal(back, original, check_dtype=False)
     assert back["date"].dtype == "datetime64[ns]"
     for column in ("method", "position", "mode", "measured_by"):
         assert [v is None for v in back[column]] == [v is None for v in original[column]]
@@ -214,20 +234,18 @@ def test_export_then_import_round_trip_is_exact():
 def test_export_format():
     frame = awkward_frame().head(2).assign(measure="hip_flexion", value=[0.1, 1 / 3], note=["a,b", None])
     text = csv_io.readings_csv(frame).decode("utf-8")
-    lines = text.split("\n")
+    lines = text.split("\r\n")  # RFC 4180 line ends
     assert lines[0] == ",".join(READING_COLUMNS)
     assert lines[1] == '"P,1",2020-01-06,hip_flexion,left,0.1,goniometer,,active,,"a,b"'
-    assert lines[2] == 'P"2,2020-02-29,hip_flexion,right,0.3333333333333333,,side_lying,passive,,'.replace(
-        'P"2', '"P""2"'
-    )
-    assert text.endswith("\n") and "\r" not in text
+    assert lines[2] == '"P""2",2020-02-29,hip_flexion,right,0.3333333333333333,,side_lying,passive,,'
+    assert text.endswith("\r\n") and text.count("\r") == text.count("\n") == 3
     assert not text.startswith("\ufeff")
 
 
 def test_export_takes_only_the_contract_columns_in_order():
     frame = awkward_frame().head(1)
     frame = frame.assign(id=7, entered_by="someone").loc[:, ["id", *reversed(READING_COLUMNS), "entered_by"]]
-    header = csv_io.readings_csv(frame).decode().split("\n")[0]
+    header = csv_io.readings_csv(frame).decode().split("\r\n")[0]
     assert header == ",".join(READING_COLUMNS)
 
 
@@ -236,5 +254,5 @@ def test_export_of_nothing_is_a_header_that_imports_as_nothing():
         date=pd.Series(dtype="datetime64[ns]"), value=pd.Series(dtype="float64")
     )
     data = csv_io.readings_csv(empty)
-    assert data == (",".join(READING_COLUMNS) + "\n").encode()
+    assert data == (",".join(READING_COLUMNS) + "\r\n").encode()
     assert len(csv_io.read_readings(io.BytesIO(data))) == 0

@@ -57,7 +57,15 @@ def accepted(row: dict) -> pd.Series:
 
 def test_clean_row_is_typed():
     clean = clean_readings(
-        raw({"method": "goniometer", "position": "supine", "mode": "active", "measured_by": "self", "note": "ok"}),
+        raw(
+            {
+                "method": "goniometer",
+                "position": "supine",
+                "mode": "active",
+                "measured_by": "self",
+                "note": "ok",
+            }
+        ),
         today=TODAY,
     )
     assert list(clean.columns) == [
@@ -134,7 +142,8 @@ def test_sideless_measure_needs_empty_side(measure):
 
 
 @pytest.mark.parametrize(
-    "bad", ["2026/01/05", "05-01-2026", "2026-02-30", "", "2026-1-5", "20260105", "2026-01-05T10:00", "yesterday"]
+    "bad",
+    ["2026/01/05", "05-01-2026", "2026-02-30", "", "2026-1-5", "20260105", "2026-01-05T10:00", "yesterday"],
 )
 def test_date_must_be_iso_calendar_date(bad):
     p = one_problem({"date": bad})
@@ -176,7 +185,9 @@ def test_value_must_be_a_finite_number(bad):
     assert "finite number" in p.message
 
 
-@pytest.mark.parametrize(("text", "number"), [(" 100 ", 100.0), ("+5", 5.0), ("1e2", 100.0), ("12.25", 12.25)])
+@pytest.mark.parametrize(
+    ("text", "number"), [(" 100 ", 100.0), ("+5", 5.0), ("1e2", 100.0), ("12.25", 12.25)]
+)
 def test_number_spellings_accepted(text, number):
     assert accepted({"value": text})["value"] == number
 
@@ -229,7 +240,9 @@ def test_pain_whole_numbers_only():
 
 def test_pain_fraction_beyond_range_reports_both():
     found = problems({"measure": "pain_knee", "value": "10.5"})
-    assert sorted(p.message for p in found) == sorted(["must be between 0.0 and 10.0 nprs", "pain is a whole number 0-10"])
+    assert sorted(p.message for p in found) == sorted(
+        ["must be between 0.0 and 10.0 nprs", "pain is a whole number 0-10"]
+    )
 
 
 # ---- patient_id ------------------------------------------------------------------------------------------
@@ -319,7 +332,9 @@ def test_unknown_column_named_with_the_allowed_ones():
 
 def test_duplicated_column():
     found = header_problems(["patient_id", "date", "measure", "side", "value", "value"])
-    assert [(p.column, p.message) for p in found] == [("value", "column appears more than once in the header")]
+    assert [(p.column, p.message) for p in found] == [
+        ("value", "column appears more than once in the header")
+    ]
 
 
 def test_header_problems_stop_before_rows():
@@ -329,9 +344,18 @@ def test_header_problems_stop_before_rows():
 
 
 def test_optional_columns_may_come_in_any_order():
-    frame = raw({"note": "n", "mode": "passive"}, columns=["note", "value", "side", "mode", "measure", "date", "patient_id"])
+    frame = raw(
+        {"note": "n", "mode": "passive"},
+        columns=["note", "value", "side", "mode", "measure", "date", "patient_id"],
+    )
     row = clean_readings(frame, today=TODAY).iloc[0]
-    assert (row["patient_id"], row["value"], row["mode"], row["note"], row["method"]) == ("P1", 100.0, "passive", "n", None)
+    assert (row["patient_id"], row["value"], row["mode"], row["note"], row["method"]) == (
+        "P1",
+        100.0,
+        "passive",
+        "n",
+        None,
+    )
 
 
 # ---- all problems at once --------------------------------------------------------------------------------
@@ -467,7 +491,16 @@ def test_exercise_log_refuses(column, bad):
 def test_exercise_log_edges_accepted():
     log = clean_exercise_log(
         pd.DataFrame(
-            [{"exercise": "foam_rolling", "sessions": "0", "sets": "20", "reps": "500", "seconds": "3600", "load_kg": "300"}]
+            [
+                {
+                    "exercise": "foam_rolling",
+                    "sessions": "0",
+                    "sets": "20",
+                    "reps": "500",
+                    "seconds": "3600",
+                    "load_kg": "300",
+                }
+            ]
         )
     )
     assert (log.loc[0, "sessions"], log.loc[0, "sets"], log.loc[0, "load_kg"]) == (0, 20, 300.0)

@@ -1,0 +1,570 @@
+"""Plotly figure builders: DataFrames of one patient in, go.Figure out. No I/O, no database, no streamlit.
+
+The charts carry the clinical rules (CLINICAL_RULES.md sections 1, 3, 6) to the eye: weekly medians with
+gaps where nothing was logged (never interpolated), the baseline +/- MDC band that a change has to leave to
+be real, and markers where the measurement method, position, mode or rater changed, because a jump there
+may be the instrument and not the hip. Colours are Okabe-Ito (colour-blind safe) and the two sides also
+differ in marker shape, so nothing depends on colour alone.
+"""
+
+from __future__ import annotations
+
+import textwrap
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from hipdata import catalog
+
+# Okabe-Ito palette.
+SIDE_COLOURS = {"left": "#0072B2", "right": "#E69F00", "": "#009E73"}
+SIDE_SYMBOLS = {"left": "circle", "right": "diamond", "": "circle"}
+STATUS_COLOURS = {
+    "improved": "#0072B2",
+    "worsened": "#D55E00",
+    "no_detectable_change": "#999999",
+    "insufficient_data": "#E3E3E3",
+}
+STATUS_TEXT = {
+    "improved": "improved",
+    "worsened": "worsened",
+    "no_detectable_change": "no detectable change",
+    "insufficient_data": "insufficient data",
+}
+EXERCISE_COLOURS = ("#56B4E9", "#E69F00", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7", "#999999")
+PAIN_COLOURSCALE = "YlOrRd"  # ColorBrewer sequential: colour-blind safe, darker = more pain
+GROUP_ORDER = {"rom": 0, "field": 1, "pain": 2}
+CONTEXT_LABELS = {"method": "method", "position": "position", "mode": "mode", "measured_by": "rater"}
+BAND_NOTE = "Inside the band = no detectable change"
+FONT_SIZE = 14
+TITLE_LINE = 21  # px per title line at 16 px, for the top margin
+TITLE_WRAP = 36  # characters per title line that still fit a ~375 px phone screen
+PAD = pd.Timedelta(days=4)  # minimum x padding so the first and last points are not cut in half
+
+
+# ---- small helpers ----------------------------------------------------------------------------------------
+
+
+def _num(value: float) -> str:
+    return f"{round(float(value), 1) + 0.0:g}"  # + 0.0 turns -0.0 into 0.0
+
+
+def _with_unit(m: catalog.Measure, value: float) -> str:
+    return {"deg": f"{_num(value)}°", "cm": f"{_num(value)} cm", "nprs": f"{_num(value)}/10"}[m.unit]
+
+
+def _change_with_unit(m: catalog.Measure, value: float) -> str:
+    sign = "+" if value > 0 else ""
+    unit = {"deg": "°", "cm": " cm", "nprs": " points"}[m.unit]
+    return f"{sign}{_num(value)}{unit}"
+
+
+def _series_label(measure_id: str, side: str) -> str:
+    label = catalog.MEASURES[measure_id].label
+    return f"{label} ({side})" if side else label
+
+
+def _rgba(hex_colour: str, alpha: float) -> str:
+    r, g, b = (int(hex_colour[i : i + 2], 16) for i in (1, 3, 5))
+    return f"rgba({r},{g},{b},{alpha})"
+
+
+def _dates(values) -> pd.Series:
+    """Any date-like column as datetime64[ns], so dates from DuckDB, pandas and tests compare equal."""
+    return pd.to_datetime(pd.Series(values)).astype("datetime64[ns]")
+
+
+def _monday(when) -> pd.Timestamp:
+    day = pd.Timestamp(when).normalize()
+    return day - pd.Timedelta(days=day.weekday())
+
+
+def _wrap(text: str, width: int = TITLE_WRAP) -> str:
+    """Break a long title for a phone, keeping a trailing '(... is better)' hint on a line of its own."""
+    if len(text) <= width:
+        return text
+    main, paren, hint = text.rpartition(" (")
+    if not paren:
+        return "<br>".join(textwrap.wrap(text, width))
+    return "<br>".join([*textwrap.wrap(main, width), "(" + hint])
+
+
+def _layout(fig: go.Figure, title: str, height: int, meta: dict | None = None) -> go.Figure:
+    """The house style: clean template, phone-friendly margins, a horizontal legend under the plot."""
+    title = _wrap(title)
+    fig.update_layout(
+        template="plotly_white",
+        height=height,
+        font=dict(size=FONT_SIZE),
+        # Plotly anchors a multi-line title by its first line: centre that line one line from the top.
+        title=dict(
+            text=title,
+            x=0,
+            xref="container",
+            xanchor="left",
+            pad=dict(l=12),
+            y=1 - TITLE_LINE / height,
+            yref="container",
+            yanchor="middle",
+            font=dict(size=16),
+        ),
+        margin=dict(l=56, r=16, t=TITLE_LINE * (1 + title.count("<br>")) + 20, b=16),
+        # Anchored to the figure's bottom edge, not the plot's, so it never collides with the x axis title.
+        legend=dict(
+            orientation="h",
+            x=0,
+            xanchor="left",
+            xref="container",
+            y=0,
+            yanchor="bottom",
+            yref="container",
+            traceorder="normal",
+            font=dict(size=13),
+        ),
+        hoverlabel=dict(font=dict(size=13)),
+        meta=meta or {},
+    )
+    return fig
+
+
+def _empty(title: str, message: str, meta: dict | None = None) -> go.Figure:
+    """A figure that says there is nothing to draw yet, instead of an empty grid."""
+    fig = _layout(go.Figure(), title, 260, meta={**(meta or {}), "empty": True})
+    fig.add_annotation(
+        text=message,
+        x=0.5,
+        y=0.5,
+        xref="paper",
+        yref="paper",
+        showarrow=False,
+        font=dict(size=15, color="#555555"),
+    )
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False)
+    return fig
+
+
+def _band(x0, x1, low: float, high: float, **trace) -> go.Scatter:
+    """A horizontal band as a closed filled polygon: a trace (not a shape) so it has a legend entry."""
+    return go.Scatter(
+        x=[x0, x1, x1, x0, x0],
+        y=[low, low, high, high, low],
+        mode="lines",
+        fill="toself",
+        line=dict(width=0),
+        hoveron="fills",
+        **trace,
+    )
+
+
+# ---- measure chart ----------------------------------------------------------------------------------------
+
+
+def _context_changes(readings: pd.DataFrame) -> pd.DataFrame:
+    """Readings whose method, position, mode or rater differs from the last known one on the same side.
+
+    A blank context is "not recorded", not a new context: it neither raises a marker nor resets the
+    comparison, so phone_app, (blank), goniometer is one change, at the goniometer reading.
+    """
+    columns = [c for c in CONTEXT_LABELS if c in readings.columns]
+    if readings.empty or not columns:
+        return readings.iloc[0:0].assign(change="")
+    order = ["side", "date", "id"] if "id" in readings.columns else ["side", "date"]
+    ordered = readings.sort_values(order, kind="stable")
+    context = ordered[columns].astype(object)
+    context = context.where(context.notna() & context.ne(""))
+    previous = context.groupby(ordered["side"]).ffill().groupby(ordered["side"]).shift()
+    changed = context.notna() & previous.notna() & context.ne(previous)
+    pretty = lambda s: s.astype(str).str.replace("_", " ")  # noqa: E731
+    parts = pd.concat(
+        [
+            (f"{CONTEXT_LABELS[c]}: " + pretty(previous[c]) + " → " + pretty(context[c])).where(
+                changed[c], ""
+            )
+            for c in columns
+        ],
+        axis=1,
+    )
+    text = parts.apply(lambda row: "<br>".join(p for p in row if p), axis=1)
+    return ordered.assign(change=text)[changed.any(axis=1)]
+
+
+def _context_text(readings: pd.DataFrame) -> pd.Series:
+    """'goniometer · seated · active · by therapist' for hover, skipping what was not recorded."""
+    parts = []
+    for column in CONTEXT_LABELS:
+        if column not in readings.columns:
+            continue
+        values = readings[column].astype(object)
+        known = values.notna() & values.ne("")
+        prefix = "by " if column == "measured_by" else ""
+        parts.append((prefix + values.astype(str).str.replace("_", " ")).where(known, ""))
+    if not parts:
+        return pd.Series("", index=readings.index)
+    text = pd.concat(parts, axis=1).apply(lambda row: " · ".join(p for p in row if p), axis=1)
+    return text.where(text.ne(""), "context not recorded")
+
+
+def _weekly_with_gaps(weekly: pd.DataFrame) -> pd.DataFrame:
+    """Every Monday from the first to the last week, NaN where nothing was logged (a gap, never a guess)."""
+    per_week = weekly.groupby("week").agg(value=("value", "median"), n=("n", "sum"))
+    mondays = pd.date_range(per_week.index.min(), per_week.index.max(), freq="7D")
+    return per_week.reindex(mondays).rename_axis("week").reset_index()
+
+
+def _title(m: catalog.Measure) -> str:
+    return f"{m.label} ({'↑ higher' if m.better == 'higher' else '↓ lower'} is better)"
+
+
+def _axis_title(m: catalog.Measure) -> str:
+    return {"deg": "Angle (°)", "cm": "Distance (cm)", "nprs": "Pain (0-10)"}[m.unit]
+
+
+def _prepare(frame: pd.DataFrame | None, measure_id: str, date_column: str | None = None) -> pd.DataFrame:
+    """The rows of one measure, side '' rather than missing, dates as datetime64."""
+    if frame is None or frame.empty:
+        return pd.DataFrame(columns=["measure", "side", *([date_column] if date_column else [])])
+    out = frame[frame["measure"] == measure_id].copy()
+    out["side"] = out["side"].fillna("").astype(str)
+    if date_column:
+        out[date_column] = _dates(out[date_column]).to_numpy()
+    return out
+
+
+def measure_chart(
+    measure_id: str,
+    readings: pd.DataFrame,
+    weekly: pd.DataFrame,
+    trends: pd.DataFrame,
+    goals: pd.DataFrame | None = None,
+    since=None,
+) -> go.Figure:
+    """One measure, both sides: single readings, weekly medians with gaps, baseline +/- MDC, typical range,
+    context changes and goals. `since` shows whole weeks from the Monday of that date on (so every weekly
+    median shown has all its readings shown), while the baseline band stays where the baseline is."""
+    m = catalog.MEASURES[measure_id]
+    title = _title(m)
+    meta = {"chart": "measure", "measure": measure_id}
+    readings = _prepare(readings, measure_id, "date")
+    weekly = _prepare(weekly, measure_id, "week")
+    if "n" not in weekly.columns:
+        weekly["n"] = 1
+    trends = _prepare(trends, measure_id)
+    goals = _prepare(goals, measure_id, "target_date")
+    if "target" not in goals.columns:
+        goals["target"] = pd.Series(dtype=float)
+    if readings.empty and weekly.empty:
+        return _empty(title, "No readings yet", meta)
+
+    # Context changes are found on the full history so a change right at `since` is still seen.
+    changes = _context_changes(readings)
+    start = _monday(since) if since is not None else None
+    if start is not None:
+        readings = readings[readings["date"] >= start]
+        weekly = weekly[weekly["week"] >= start]
+        changes = changes[changes["date"] >= start]
+    if readings.empty and weekly.empty:
+        return _empty(title, f"No readings since {start:%d %b %Y}", meta)
+
+    shown = pd.concat([readings["date"], weekly["week"], goals["target_date"]])
+    x0 = start if start is not None else shown.min()
+    x1 = shown.max()
+    pad = max(PAD, (x1 - x0) * 0.03)
+    x_range = [x0 - pad, x1 + pad]
+    y_values = [readings["value"], weekly["value"], goals["target"]]
+    fig = go.Figure()
+
+    if m.typical_high > m.typical_low:  # pain has no "typical" range (0..0): skip it
+        fig.add_trace(
+            _band(*x_range, m.typical_low, m.typical_high, name="typical adult range",
+                  fillcolor="rgba(0,0,0,0.07)", text=f"typical adult range {_num(m.typical_low)}–"
+                  f"{_with_unit(m, m.typical_high)}", hoverinfo="text", legendrank=5)
+        )  # fmt: skip
+        y_values.append(pd.Series([m.typical_low, m.typical_high]))
+
+    sides = m.sides or ("",)
+    baselines = (
+        trends.drop_duplicates("side").set_index("side")["baseline"].dropna()
+        if "baseline" in trends.columns
+        else pd.Series(dtype=float)
+    )
+    for side in sides:
+        if side not in baselines.index:
+            continue
+        base, colour, suffix = float(baselines[side]), SIDE_COLOURS[side], f" ({side})" if side else ""
+        low, high = base - m.mdc, base + m.mdc
+        fig.add_trace(
+            _band(*x_range, low, high, name=f"baseline ±MDC{suffix}", fillcolor=_rgba(colour, 0.13),
+                  legendgroup=side or "series", hoverinfo="text", showlegend=False,
+                  text=f"baseline{suffix} {_with_unit(m, base)} ± MDC {_num(m.mdc)}: {BAND_NOTE.lower()}")
+        )  # fmt: skip
+        fig.add_trace(
+            go.Scatter(x=x_range, y=[base, base], mode="lines", name=f"baseline{suffix}", showlegend=False,
+                       legendgroup=side or "series", line=dict(color=colour, width=1.5, dash="dash"),
+                       hoverinfo="skip")
+        )  # fmt: skip
+        y_values.append(pd.Series([low, high]))
+
+    for side in sides:
+        colour, symbol = SIDE_COLOURS[side], SIDE_SYMBOLS[side]
+        prefix = f"{side} " if side else ""
+        own = readings[readings["side"] == side].sort_values("date")
+        if len(own):
+            custom = np.column_stack([own["value"].map(lambda v: _with_unit(m, v)), _context_text(own)])
+            fig.add_trace(
+                go.Scatter(x=own["date"], y=own["value"], mode="markers", name=f"{prefix}readings",
+                           legendgroup=side or "series", showlegend=False, opacity=0.35,
+                           marker=dict(color=colour, symbol=symbol, size=7), customdata=custom,
+                           hovertemplate=f"%{{x|%d %b %Y}} · {side or 'reading'}<br><b>%{{customdata[0]}}"
+                           "</b><br>%{customdata[1]}<extra></extra>")
+            )  # fmt: skip
+        series = weekly[weekly["side"] == side]
+        if len(series):
+            gaps = _weekly_with_gaps(series)
+            custom = np.column_stack(
+                [gaps["value"].map(lambda v: "" if pd.isna(v) else _with_unit(m, v)), gaps["n"].fillna(0)]
+            )
+            fig.add_trace(
+                go.Scatter(x=gaps["week"], y=gaps["value"], mode="lines+markers", connectgaps=False,
+                           name=f"{prefix}weekly median", legendgroup=side or "series", legendrank=1 + sides.index(side),
+                           line=dict(color=colour, width=2.5), marker=dict(color=colour, symbol=symbol, size=9),
+                           customdata=custom,
+                           hovertemplate=f"Week of %{{x|%d %b %Y}}<br>{side or 'weekly'} median "
+                           "<b>%{customdata[0]}</b> (%{customdata[1]} readings)<extra></extra>")
+            )  # fmt: skip
+
+    if len(changes):
+        fig.add_trace(
+            go.Scatter(x=changes["date"], y=changes["value"], mode="markers", name="context change", legendrank=6,
+                       marker=dict(symbol="square-open", size=15, line=dict(width=2),
+                                   color=changes["side"].map(SIDE_COLOURS).tolist()),
+                       customdata=np.column_stack([changes["side"].replace("", "-"), changes["change"]]),
+                       hovertemplate="%{x|%d %b %Y} · %{customdata[0]}<br>%{customdata[1]}<br>"
+                       "a jump here may be the measurement, not the hip<extra>context change</extra>")
+        )  # fmt: skip
+        for when in changes["date"].drop_duplicates():
+            fig.add_shape(type="line", x0=when, x1=when, y0=0, y1=1, yref="paper", layer="below",
+                          line=dict(color="#777777", width=1, dash="dot"))  # fmt: skip
+
+    for side in sides:
+        target = goals[goals["side"] == side]
+        if target.empty:
+            continue
+        suffix = f" ({side})" if side else ""
+        status = target["status"].astype(str) if "status" in target.columns else pd.Series("", target.index)
+        text = [
+            f"goal{suffix}: {_with_unit(m, t)} by {d:%d %b %Y}" + (f" ({s})" if s else "")
+            for t, d, s in zip(target["target"], target["target_date"], status, strict=True)
+        ]
+        fig.add_trace(
+            go.Scatter(x=target["target_date"], y=target["target"], mode="markers", name=f"goal{suffix}",
+                       legendgroup=side or "series", legendrank=7 + sides.index(side), text=text,
+                       hovertemplate="%{text}<extra></extra>",
+                       marker=dict(symbol="star", size=17, color=SIDE_COLOURS[side],
+                                   line=dict(color="#333333", width=1)))
+        )  # fmt: skip
+
+    values = pd.concat([pd.Series(v, dtype=float) for v in y_values]).dropna()
+    low, high = values.min(), values.max()
+    pad = max((high - low) * 0.08, m.mdc / 2)
+    y_range = [-0.5, 10.5] if m.group == "pain" else [low - pad, high + pad]
+
+    fig = _layout(fig, title, 480, meta)
+    if len(baselines):
+        fig.add_annotation(
+            text=BAND_NOTE,
+            x=0,
+            xref="paper",
+            xanchor="left",
+            y=1,
+            yref="paper",
+            yanchor="bottom",
+            showarrow=False,
+            font=dict(size=13, color="#444444"),
+        )
+        fig.update_layout(margin_t=fig.layout.margin.t + 24)  # fmt: skip
+    fig.update_xaxes(title_text="Week", range=x_range)
+    fig.update_yaxes(title_text=_axis_title(m), range=y_range, zeroline=False)
+    return fig
+
+
+# ---- pain heatmap -----------------------------------------------------------------------------------------
+
+
+def pain_heatmap(weekly: pd.DataFrame) -> go.Figure:
+    """Pain measures as rows, weeks as columns; blank cells are weeks without a pain reading."""
+    title = "Pain by region and week"
+    meta = {"chart": "pain_heatmap"}
+    groups = {mid: m.group for mid, m in catalog.MEASURES.items()}
+    pain = weekly[weekly["measure"].map(groups).eq("pain")] if weekly is not None and len(weekly) else None
+    if pain is None or pain.empty:
+        return _empty(title, "No pain readings yet", meta)
+    pain = pain.assign(side=pain["side"].fillna("").astype(str), week=_dates(pain["week"]).to_numpy())
+    pain = pain.assign(
+        row=[_series_label(mid, side) for mid, side in zip(pain["measure"], pain["side"], strict=True)]
+    )
+    # Catalog order (hip first), only the series this patient has logged.
+    rows = [_series_label(mid, side) for mid, side in catalog.series_keys() if groups[mid] == "pain"]
+    rows = [r for r in rows if r in set(pain["row"])]
+    mondays = pd.date_range(pain["week"].min(), pain["week"].max(), freq="7D")
+    table = pain.pivot_table(index="row", columns="week", values="value", aggfunc="median")
+    table = table.reindex(index=rows, columns=mondays)
+    fig = go.Figure(
+        go.Heatmap(z=table.to_numpy(dtype=float), x=mondays, y=rows, zmin=0, zmax=10,
+                   colorscale=PAIN_COLOURSCALE, hoverongaps=False, xgap=2, ygap=2,
+                   hovertemplate="Week of %{x|%d %b %Y}<br>%{y}<br>pain <b>%{z}/10</b><extra></extra>",
+                   colorbar=dict(title=dict(text="pain /10", side="top"), orientation="h", x=0, xanchor="left",
+                                 y=-0.18, yanchor="top", len=0.6, thickness=12, tickvals=[0, 2, 4, 6, 8, 10]))
+    )  # fmt: skip
+    fig = _layout(fig, title, 200 + 34 * len(rows), meta)
+    fig.update_xaxes(title_text="Week", showgrid=False)
+    fig.update_yaxes(autorange="reversed", showgrid=False)
+    return fig
+
+
+# ---- progress at a glance ---------------------------------------------------------------------------------
+
+
+def progress_at_a_glance(trends: pd.DataFrame) -> go.Figure:
+    """Every series on one scale: improvement / MDC, so beyond +/-1 is a real change and right is better."""
+    title = "Progress at a glance"
+    meta = {"chart": "progress_at_a_glance"}
+    if trends is None or trends.empty:
+        return _empty(title, "No readings yet", meta)
+    data = trends.dropna(subset=["improvement", "mdc"])  # no baseline yet: nothing to compare
+    data = data[data["mdc"] > 0]
+    if data.empty:
+        return _empty(title, "Not enough readings to compare yet", meta)
+    data = data.assign(
+        side=data["side"].fillna("").astype(str),
+        group=data["measure"].map(lambda mid: GROUP_ORDER[catalog.MEASURES[mid].group]),
+        x=data["improvement"] / data["mdc"],
+    )
+    data = data.assign(
+        label=[_series_label(a, b) for a, b in zip(data["measure"], data["side"], strict=True)]
+    )
+    data = data.sort_values(["group", "label"], kind="stable").reset_index(drop=True)
+    data = data.assign(
+        # Short tick labels ("Forward fold", wrapped) leave room for the bars on a phone; hover has the full one.
+        tick=[
+            "<br>".join(
+                textwrap.wrap(catalog.MEASURES[mid].label.split(":")[0] + (f" ({side})" if side else ""), 20)
+            )
+            for mid, side in zip(data["measure"], data["side"], strict=True)
+        ],
+        hover=[
+            f"<b>{r.label}</b><br>change {_change_with_unit(catalog.MEASURES[r.measure], r.change)}"
+            f" ({'better' if r.improvement > 0 else 'worse' if r.improvement < 0 else 'no change'})"
+            f"<br>MDC {_with_unit(catalog.MEASURES[r.measure], r.mdc).replace('/10', ' points')}"
+            f"<br>= {r.x:+.1f} MDCs · {STATUS_TEXT.get(r.status, r.status)}"
+            + (f" ({int(r.weeks)} weeks)" if "weeks" in data.columns and pd.notna(r.weeks) else "")
+            for r in data.itertuples()
+        ],
+    )  # a handful of rows per patient: formatting, not analysis
+
+    fig = go.Figure()
+    for status, text in STATUS_TEXT.items():
+        part = data[data["status"] == status]
+        if part.empty:
+            continue
+        pale = status == "insufficient_data"
+        fig.add_trace(
+            go.Bar(x=part["x"], y=part["tick"], orientation="h", name=text, hovertext=part["hover"],
+                   hoverinfo="text", text=part["x"].map(lambda v: f"{v:+.1f}"), textposition="outside",
+                   cliponaxis=False, textfont=dict(size=13), marker=dict(color=STATUS_COLOURS[status],
+                                                 line=dict(color="#888888" if pale else STATUS_COLOURS[status],
+                                                           width=1),
+                                                 pattern=dict(shape="/" if pale else "", fgcolor="#AAAAAA")))
+        )  # fmt: skip
+    extent = max(1.6, float(data["x"].abs().max()) * 1.25)  # room for the value outside the bar
+    fig.add_vrect(x0=-1, x1=1, fillcolor="rgba(0,0,0,0.07)", line_width=0, layer="below")
+    for edge in (-1, 1):
+        fig.add_vline(x=edge, line=dict(color="#666666", width=1, dash="dash"))
+    fig.add_annotation(text="no detectable change", x=0, y=1, xref="x", yref="paper", yanchor="bottom",
+                       showarrow=False, font=dict(size=13, color="#444444"))  # fmt: skip
+    fig = _layout(fig, title, 200 + 44 * len(data), meta)
+    fig.update_layout(barmode="overlay", bargap=0.3, margin_t=fig.layout.margin.t + 22, margin_l=8)
+    fig.update_xaxes(
+        title_text="Change from baseline, in MDCs<br>(beyond ±1 = real change; right = better)",
+        range=[-extent, extent],
+        zeroline=True,
+        zerolinecolor="#444444",
+    )
+    fig.update_yaxes(categoryorder="array", categoryarray=data["tick"].tolist(), autorange="reversed",
+                     automargin=True)  # fmt: skip
+    return fig
+
+
+# ---- exercise adherence -----------------------------------------------------------------------------------
+
+
+def adherence_chart(exercise_log: pd.DataFrame, programme: pd.DataFrame) -> go.Figure:
+    """Sessions done per week, stacked by exercise, against the sessions the programme asks for."""
+    title = "Exercise sessions per week"
+    meta = {"chart": "adherence"}
+    if exercise_log is None or exercise_log.empty:
+        return _empty(title, "No exercise sessions logged yet", meta)
+    log = exercise_log.assign(week=_dates(exercise_log["week"].map(_monday)).to_numpy())
+    done = log.pivot_table(index="week", columns="exercise", values="sessions", aggfunc="sum")
+    done = done.reindex(pd.date_range(done.index.min(), done.index.max(), freq="7D"))
+    prescribed = (
+        programme.groupby("exercise")["sessions_per_week"].sum()
+        if programme is not None and len(programme)
+        else pd.Series(dtype=float)
+    )
+    # Programme exercises first (in programme order), then anything done on top of it.
+    exercises = [e for e in prescribed.index if e in done.columns] + [
+        c for c in done.columns if c not in prescribed
+    ]
+    fig = go.Figure()
+    for i, exercise in enumerate(exercises):
+        label = catalog.EXERCISES[exercise].label if exercise in catalog.EXERCISES else str(exercise)
+        fig.add_trace(
+            go.Bar(x=done.index, y=done[exercise], name=label, marker_color=EXERCISE_COLOURS[i % 8],
+                   hovertemplate=f"{label}: %{{y}} sessions<extra></extra>")
+        )  # fmt: skip
+    if len(prescribed):
+        total = float(prescribed.sum())
+        x_range = [done.index.min() - pd.Timedelta(days=3.5), done.index.max() + pd.Timedelta(days=3.5)]
+        fig.add_trace(
+            go.Scatter(x=x_range, y=[total, total], mode="lines", name="prescribed per week",
+                       line=dict(color="#000000", width=2, dash="dash"),
+                       hovertemplate=f"prescribed: {_num(total)} sessions per week<extra></extra>")
+        )  # fmt: skip
+    fig = _layout(fig, title, 420, meta)
+    fig.update_layout(barmode="stack", hovermode="x unified")
+    fig.update_xaxes(title_text="Week")
+    fig.update_yaxes(title_text="Sessions", rangemode="tozero")
+    return fig
+
+
+# ---- LEFS -------------------------------------------------------------------------------------------------
+
+
+def lefs_chart(lefs: pd.DataFrame) -> go.Figure:
+    """LEFS total over time with the +/- 9 point band (MDC and MCID) around the first score."""
+    title = "Lower Extremity Functional Scale (higher is better)"
+    meta = {"chart": "lefs"}
+    if lefs is None or lefs.empty:
+        return _empty(title, "No LEFS scores yet", meta)
+    scores = lefs.assign(date=_dates(lefs["date"]).to_numpy()).sort_values("date", kind="stable")
+    first = float(scores["total"].iloc[0])
+    x_range = [scores["date"].min() - PAD, scores["date"].max() + PAD]
+    low, high = max(first - catalog.LEFS_MDC, 0), min(first + catalog.LEFS_MDC, 80)
+    fig = go.Figure()
+    fig.add_trace(
+        _band(*x_range, low, high, name=f"first score ±{catalog.LEFS_MDC} (MCID)", fillcolor=_rgba("#009E73", 0.13),
+              hoverinfo="text", text=f"first score {_num(first)} ± {catalog.LEFS_MDC}: inside = no important change")
+    )  # fmt: skip
+    change = scores["total"] - first
+    fig.add_trace(
+        go.Scatter(x=scores["date"], y=scores["total"], mode="lines+markers", name="LEFS total",
+                   line=dict(color="#009E73", width=2.5), marker=dict(size=9), customdata=change,
+                   hovertemplate="%{x|%d %b %Y}<br>LEFS <b>%{y}/80</b><br>change from first %{customdata:+d}"
+                   "<extra></extra>")
+    )  # fmt: skip
+    fig = _layout(fig, title, 400, meta)
+    fig.update_xaxes(title_text="Date", range=x_range)
+    fig.update_yaxes(title_text="LEFS total (0-80)", range=[0, 80])
+    return fig

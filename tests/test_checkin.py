@@ -1,0 +1,381 @@
+"""checkin: the weekly check-in form's logic (field errors, exercises, last week's values, corrections)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from hipdata import checkin
+from hipdata.auth import SYSTEM, Actor
+from hipdata.store import AccessDenied
+from hipdata.validate import ValidationError
+
+DAY = date(2026, 1, 7)  # a Wednesday
+TODAY = date(2026, 3, 1)
+NO_CONTEXT = dict.fromkeys(("method", "position", "mode", "measured_by"))
+
+
+def no_exercises() -> pd.DataFrame:
+    return pd.DataFrame(columns=list(checkin.EXERCISE_HEADERS.values()))
+
+
+def exercises(*rows: dict) -> pd.DataFrame:
+    return pd.DataFrame(list(rows)).reindex(columns=list(checkin.EXERCISE_HEADERS.values()))
+
+
+def submit(values, context=None, note="", table=None, day=DAY, today=TODAY):
+    return checkin.clean_checkin(
+        "P1",
+        day,
+        values,
+        context or NO_CONTEXT,
+        note,
+        no_exercises() if table is None else table,
+        today=today,
+    )
+
+
+def refused(*args, **kwargs) -> ValidationError:
+    with pytest.raises(ValidationError) as info:
+        submit(*args, **kwargs)
+    return info.value
+
+
+# ---- small helpers ---------------------------------------------------------------------------------------
+
+
+def test_monday_and_field_names():
+    assert checkin.monday(date(2026, 1, 7)) == date(2026, 1, 5)
+    assert checkin.monday(date(2026, 1, 5)) == date(2026, 1, 5)
+    assert checkin.monday(date(2026, 1, 11)) == date(2026, 1, 5)
+    assert checkin.field_key("hip_flexion", "left") == "hip_flexion:left"
+    assert checkin.field_key("pain_low_back", "") == "pain_low_back"
+    from hipdata.catalog import MEASURES
+
+    assert checkin.field_label(MEASURES["hip_flexion"], "left") == "Hip flexion, left (°)"
+    assert checkin.field_label(MEASURES["pain_low_back"], "") == "Low back pain (0-10)"
+    assert (
+        checkin.field_label(MEASURES["fingertip_to_floor"], "")
+        == "Forward fold: fingertip-to-floor distance (cm)"
+    )
+
+
+# ---- clean_checkin ---------------------------------------------------------------------------------------
+
+
+def test_good_checkin_gives_clean_readings():
+    readings, log = submit(
+        {("hip_flexion", "left"): 101.5, ("hip_flexion", "right"): None, ("pain_low_back", ""): 2},
+        context={"method": "goniometer", "position": "supine", "mode": None, "measured_by": "self"},
+        note="after a long run, 🦵",
+    )
+    assert log is None
+    assert readings[["measure", "side", "value"]].values.tolist() == [
+        ["hip_flexion", "left", 101.5],
+        ["pain_low_back", "", 2.0],
+    ]
+    assert set(readings["patient_id"]) == {"P1"}
+    assert set(readings["date"]) == {pd.Timestamp(DAY)}
+    assert set(readings["method"]) == {"goniometer"} and readings["mode"].isna().all()
+    assert set(readings["note"]) == {"after a long run, 🦵"}
+
+
+def test_exact_float_values_survive_the_form():
+    readings, _ = submit({("hip_flexion", "left"): 1 / 3})
+    assert readings.loc[0, "value"] == 1 / 3
+
+
+def test_bad_values_map_to_their_field_key_and_label():
+    error = refused(
+        {
+            ("hip_flexion", "left"): 200.0,
+            ("pain_hip", "right"): 3.5,
+            ("fingertip_to_floor", ""): -31.0,
+            ("hip_extension", "left"): -12.0,  # fine: negative extension is allowed
+        }
+    )
+    by_field = checkin.errors_by_field(error)
+    assert set(by_field) == {"hip_flexion:left", "pain_hip:right", "fingertip_to_floor"}
+    assert by_field["hip_flexion:left"].startswith(
+        "Hip flexion, left (°): 200.0 must be between 0.0 and 160.0"
+    )
+    assert by_field["pain_hip:right"].startswith("Hip pain, right (0-10): 3.5 ")
+    assert "whole number" in by_field["pain_hip:right"]
+    assert by_field["fingertip_to_floor"].startswith("Forward fold: fingertip-to-floor distance (cm): -31.0")
+    assert all(p.row is None for p in error.problems)
+
+
+def test_two_problems_on_one_field_are_joined():
+    by_field = checkin.errors_by_field(refused({("pain_knee", "left"): 10.5}))
+    assert list(by_field) == ["pain_knee:left"]
+    assert "must be between" in by_field["pain_knee:left"] and "; " in by_field["pain_knee:left"]
+    assert "whole number" in by_field["pain_knee:left"]
+
+
+def test_nan_value_is_refused():
+    by_field = checkin.errors_by_field(refused({("hip_abduction", "right"): float("nan")}))
+    assert "finite number" in by_field["hip_abduction:right"]
+
+
+def test_future_day_is_refused():
+    error = refused({("hip_flexion", "left"): 100.0}, day=date(2026, 3, 2))
+    assert {p.column for p in error.problems} == {"date"}
+    assert "future" in error.problems[0].message
+
+
+def test_bad_patient_id_is_refused():
+    with pytest.raises(ValidationError) as info:
+        checkin.clean_checkin(
+            "", DAY, {("hip_flexion", "left"): 100.0}, NO_CONTEXT, "", no_exercises(), today=TODAY
+        )
+    assert {p.column for p in info.value.problems} == {"patient_id"}
+
+
+def test_too_long_note_is_refused():
+    error = refused({("hip_flexion", "left"): 100.0}, note="n" * 2001)
+    assert "note" in checkin.errors_by_field(error)
+
+
+@pytest.mark.parametrize(
+    "table",
+    [
+        None,
+        exercises({"Exercise": None, "Sessions": None}),
+        exercises({"Exercise": "", "Sessions": np.nan, "Band": "None"}),
+    ],
+)
+def test_empty_form_is_refused(table):
+    error = refused({("hip_flexion", "left"): None, ("pain_low_back", ""): None}, table=table)
+    assert [(p.column, p.message) for p in error.problems] == [
+        ("form", "Enter at least one measurement or exercise.")
+    ]
+
+
+def test_exercises_only_is_a_checkin():
+    readings, log = submit(
+        {("hip_flexion", "left"): None},
+        table=exercises(
+            {"Exercise": "Foam rolling", "Sessions": 3.0, "Seconds": 600.0},
+            {"Exercise": "Glute bridge with band", "Sessions": 2, "Sets": 3, "Reps": 12, "Band": "heavy"},
+            {"Exercise": None},  # a blank row the editor left behind
+        ),
+    )
+    assert len(readings) == 0
+    assert log["exercise"].tolist() == ["foam_rolling", "banded_glute_bridge"]
+    assert log["sessions"].tolist() == [3, 2]
+    assert log.loc[0, "seconds"] == 600 and pd.isna(log.loc[0, "sets"])
+    assert log.loc[1, "band_level"] == "heavy" and log.loc[1, "reps"] == 12
+
+
+@pytest.mark.parametrize(
+    ("row", "needle"),
+    [
+        ({"Exercise": "Handstand walk", "Sessions": 1}, "exercise"),
+        ({"Exercise": "Foam rolling", "Sessions": 15}, "sessions"),
+        ({"Exercise": "Foam rolling", "Sessions": 2.5}, "sessions"),
+        ({"Exercise": "Foam rolling", "Sessions": None, "Reps": 10}, "sessions"),
+        ({"Exercise": "Foam rolling", "Sessions": 1, "Band": "ultra"}, "band_level"),
+        ({"Exercise": "Bulgarian split squat", "Sessions": 1, "Load kg": 400}, "load_kg"),
+    ],
+)
+def test_exercises_are_validated(row, needle):
+    error = refused({("hip_flexion", "left"): 100.0}, table=exercises(row))
+    assert [p.column for p in error.problems] == ["exercises"]
+    assert f"Exercise row 1, {needle}:" in error.problems[0].message
+
+
+def test_value_and_exercise_problems_reported_together():
+    error = refused(
+        {("hip_flexion", "left"): 999.0}, table=exercises({"Exercise": "Foam rolling", "Sessions": 99})
+    )
+    assert set(checkin.errors_by_field(error)) == {"hip_flexion:left", "exercises"}
+
+
+def test_exercise_ids_are_accepted_too():
+    _, log = submit({}, table=exercises({"Exercise": "ninety_ninety", "Sessions": 4}))
+    assert log["exercise"].tolist() == ["ninety_ninety"]
+
+
+# ---- history helpers -------------------------------------------------------------------------------------
+
+
+def history(*rows) -> pd.DataFrame:
+    frame = pd.DataFrame(rows, columns=["id", "date", "measure", "side", "value", "method", "position"])
+    frame["date"] = pd.to_datetime(frame["date"])
+    for column in ("mode", "measured_by", "note"):
+        frame[column] = None
+    return frame
+
+
+def test_previous_values_pick_the_latest_earlier_week_median():
+    h = history(
+        (1, "2025-12-22", "hip_flexion", "left", 80.0, None, None),  # older week
+        (2, "2025-12-29", "hip_flexion", "left", 90.0, None, None),  # latest earlier week: median 95
+        (3, "2026-01-02", "hip_flexion", "left", 100.0, None, None),
+        (4, "2026-01-04", "hip_flexion", "left", 96.0, None, None),
+        (5, "2026-01-05", "hip_flexion", "left", 50.0, None, None),  # this week: not "previous"
+        (6, "2025-12-15", "pain_low_back", "", 4.0, None, None),  # its latest week is older
+        (7, "2025-12-16", "pain_low_back", "", 5.0, None, None),
+        (8, "2026-01-06", "hip_flexion", "right", 70.0, None, None),  # only this week
+    )
+    assert checkin.previous_values(h, DAY) == {("hip_flexion", "left"): 96.0, ("pain_low_back", ""): 4.5}
+
+
+def test_previous_values_even_count_median():
+    h = history(
+        (1, "2025-12-29", "hip_flexion", "left", 90.0, None, None),
+        (2, "2026-01-04", "hip_flexion", "left", 100.0, None, None),  # Sunday of the same week
+    )
+    assert checkin.previous_values(h, DAY) == {("hip_flexion", "left"): 95.0}
+
+
+def test_previous_values_empty():
+    assert checkin.previous_values(history(), DAY) == {}
+    assert (
+        checkin.previous_values(history((1, "2026-01-05", "hip_flexion", "left", 90.0, None, None)), DAY)
+        == {}
+    )
+
+
+def test_usual_context_is_the_latest_readings():
+    h = history(
+        (1, "2026-01-05", "hip_flexion", "left", 90.0, "goniometer", "supine"),
+        (3, "2026-01-06", "hip_flexion", "left", 90.0, "phone_app", None),
+        (2, "2026-01-06", "hip_flexion", "right", 90.0, "inclinometer", "seated"),
+    )
+    assert checkin.usual_context(h) == {
+        "method": "phone_app",
+        "position": None,
+        "mode": None,
+        "measured_by": None,
+    }
+    assert checkin.usual_context(history()) == NO_CONTEXT
+
+
+def test_exercise_table_prefers_this_weeks_log_over_the_programme():
+    log = pd.DataFrame(
+        {
+            "week": pd.to_datetime(["2025-12-29", "2026-01-05"]),
+            "exercise": ["foam_rolling", "ninety_ninety"],
+            "sessions": [1, 3],
+            "sets": [None, 2],
+            "reps": [None, 10],
+            "seconds": [300, None],
+            "band_level": [None, None],
+            "load_kg": [None, None],
+        }
+    )
+    programme = pd.DataFrame({"exercise": ["figure_four_stretch", "foam_rolling"]})
+    table = checkin.exercise_table(log, programme, DAY)
+    assert list(table.columns) == list(checkin.EXERCISE_HEADERS.values())
+    assert table["Exercise"].tolist() == ["90/90 hip switch (dynamic)"]
+    assert table["Sessions"].tolist() == [3.0]
+    fresh = checkin.exercise_table(log, programme, date(2026, 1, 14))
+    assert fresh["Exercise"].tolist() == ["Figure-four stretch", "Foam rolling"]
+    assert fresh["Sessions"].isna().all()
+    empty = checkin.exercise_table(log.iloc[0:0], programme.iloc[0:0], DAY)
+    assert len(empty) == 0 and list(empty.columns) == list(checkin.EXERCISE_HEADERS.values())
+
+
+def test_programme_rows_need_sessions_before_saving():
+    # The prefilled programme rows come without sessions: saving them untouched asks for the sessions
+    # (the exercise log stores sessions NOT NULL) instead of failing in the database.
+    table = checkin.exercise_table(pd.DataFrame(), pd.DataFrame({"exercise": ["foam_rolling"]}), DAY)
+    error = refused({("hip_flexion", "left"): 100.0}, table=table)
+    assert "Exercise row 1, sessions" in checkin.errors_by_field(error)["exercises"]
+    _, log = submit({}, table=table.assign(Sessions=[2.0]))
+    assert log["sessions"].tolist() == [2]
+
+
+def test_week_rows_and_tables():
+    readings = history(
+        (1, "2026-01-04", "hip_flexion", "left", 90.0, None, None),
+        (2, "2026-01-05", "pain_low_back", "", 3.0, None, None),
+        (3, "2026-01-11", "hip_flexion", "left", 91.0, None, None),
+        (4, "2026-01-12", "hip_flexion", "left", 92.0, None, None),
+    )
+    week = checkin.week_rows(readings, DAY)
+    assert week["id"].tolist() == [2, 3]
+    saved = checkin.saved_table(week)
+    assert saved["Measure"].tolist() == ["Low back pain", "Hip flexion"]
+    assert saved["Unit"].tolist() == ["/10", "°"]
+    assert saved["Date"].tolist() == [date(2026, 1, 5), date(2026, 1, 11)]
+    corrections = checkin.corrections_table(week)
+    assert corrections["Value"].tolist() == [3.0, 91.0] and not corrections["Delete"].any()
+
+
+# ---- apply_corrections -----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def week_store(store, make_readings):
+    store.add_readings(
+        SYSTEM,
+        make_readings(
+            {"date": "2026-01-05", "value": "100", "method": "goniometer"},
+            {"date": "2026-01-06", "measure": "pain_hip", "value": "4"},
+            {"date": "2026-01-07", "measure": "hip_abduction", "side": "right", "value": "30"},
+            {"patient_id": "P2", "date": "2026-01-06", "value": "80"},
+        ),
+    )
+    return store
+
+
+def values_by_id(store) -> dict[int, float]:
+    frame = store.readings(SYSTEM)
+    return dict(zip(frame["id"], frame["value"], strict=True))
+
+
+def test_apply_corrections_validates_everything_before_writing(week_store):
+    original = checkin.week_rows(week_store.readings(SYSTEM, "P1"), DAY)
+    edited = checkin.corrections_table(original)
+    edited.loc[edited["id"] == 1, "Value"] = 105.0  # fine
+    edited.loc[edited["id"] == 2, "Value"] = 4.5  # pain must be whole: refused
+    edited.loc[edited["id"] == 3, "Delete"] = True
+    before = (values_by_id(week_store), week_store.data_version())
+    with pytest.raises(ValidationError) as info:
+        checkin.apply_corrections(week_store, SYSTEM, original, edited, today=TODAY)
+    assert [(p.column, p.value) for p in info.value.problems] == [("value", "4.5")]
+    assert (values_by_id(week_store), week_store.data_version()) == before
+
+
+def test_apply_corrections_updates_and_deletes(week_store):
+    original = checkin.week_rows(week_store.readings(SYSTEM, "P1"), DAY)
+    edited = checkin.corrections_table(original)
+    edited.loc[edited["id"] == 1, "Value"] = 105.0
+    edited.loc[edited["id"] == 3, "Delete"] = True
+    assert checkin.apply_corrections(week_store, SYSTEM, original, edited, today=TODAY) == 2
+    assert values_by_id(week_store) == {1: 105.0, 2: 4.0, 4: 80.0}
+    row = week_store.readings(SYSTEM).set_index("id").loc[1]
+    assert row["method"] == "goniometer", "a correction keeps the reading's context"
+    assert week_store.weekly(SYSTEM, TODAY, "P1").set_index("measure").loc["hip_flexion", "value"] == 105.0
+
+
+def test_apply_corrections_without_changes_writes_nothing(week_store):
+    original = checkin.week_rows(week_store.readings(SYSTEM, "P1"), DAY)
+    version = week_store.data_version()
+    assert (
+        checkin.apply_corrections(week_store, SYSTEM, original, checkin.corrections_table(original), TODAY)
+        == 0
+    )
+    assert week_store.data_version() == version
+
+
+def test_apply_corrections_cleared_value_is_refused(week_store):
+    original = checkin.week_rows(week_store.readings(SYSTEM, "P1"), DAY)
+    edited = checkin.corrections_table(original)
+    edited.loc[edited["id"] == 1, "Value"] = np.nan
+    with pytest.raises(ValidationError, match="finite number"):
+        checkin.apply_corrections(week_store, SYSTEM, original, edited, today=TODAY)
+    assert values_by_id(week_store)[1] == 100.0
+
+
+def test_apply_corrections_respects_access(week_store):
+    original = checkin.week_rows(week_store.readings(SYSTEM, "P2"), DAY)
+    edited = checkin.corrections_table(original).assign(Value=81.0)
+    with pytest.raises(AccessDenied):
+        checkin.apply_corrections(week_store, Actor("p1", "patient", "P1"), original, edited, today=TODAY)
+    assert values_by_id(week_store)[4] == 80.0
