@@ -8,18 +8,22 @@ st.set_page_config(page_title="hipdata", page_icon=":material/accessibility_new:
 
 PAGES = {
     "checkin": st.Page(
-        "pages/checkin.py", title="Weekly check-in", icon=":material/edit_note:", url_path="checkin"
+        "app_pages/checkin.py", title="Weekly check-in", icon=":material/edit_note:", url_path="checkin"
     ),
     "progress": st.Page(
-        "pages/progress.py", title="My progress", icon=":material/trending_up:", url_path="progress"
+        "app_pages/progress.py", title="My progress", icon=":material/trending_up:", url_path="progress"
     ),
-    "caseload": st.Page("pages/caseload.py", title="Caseload", icon=":material/groups:", url_path="caseload"),
+    "caseload": st.Page(
+        "app_pages/caseload.py", title="Caseload", icon=":material/groups:", url_path="caseload"
+    ),
     "review": st.Page(
-        "pages/review.py", title="Patient review", icon=":material/person_search:", url_path="review"
+        "app_pages/review.py", title="Patient review", icon=":material/person_search:", url_path="review"
     ),
-    "data": st.Page("pages/data.py", title="Data", icon=":material/table:", url_path="data"),
-    "users": st.Page("pages/users.py", title="Users", icon=":material/manage_accounts:", url_path="users"),
-    "audit": st.Page("pages/audit.py", title="Audit", icon=":material/history:", url_path="audit"),
+    "data": st.Page("app_pages/data.py", title="Data", icon=":material/table:", url_path="data"),
+    "users": st.Page(
+        "app_pages/users.py", title="Users", icon=":material/manage_accounts:", url_path="users"
+    ),
+    "audit": st.Page("app_pages/audit.py", title="Audit", icon=":material/history:", url_path="audit"),
 }
 MENU = {
     "patient": ["checkin", "progress"],
@@ -31,7 +35,8 @@ actor = ui.current_actor()
 if actor is None:
     first_run = not ui.store().has_accounts()
     gate = st.Page(
-        "pages/setup.py" if first_run else "pages/sign_in.py", title="Welcome" if first_run else "Sign in"
+        "app_pages/setup.py" if first_run else "app_pages/sign_in.py",
+        title="Welcome" if first_run else "Sign in",
     )
     st.navigation([gate], position="hidden").run()
 else:

@@ -137,7 +137,7 @@ for label in ("caseload cold", "caseload warm"):
     t = time.perf_counter(); at.run(); out[label] = time.perf_counter() - t
     assert not at.exception, at.exception
 at.session_state["review_patient"] = "P0001"
-at.switch_page("pages/progress.py")
+at.switch_page("app_pages/progress.py")
 for label in ("progress cold", "progress warm"):
     t = time.perf_counter(); at.run(); out[label] = time.perf_counter() - t
     assert not at.exception, at.exception

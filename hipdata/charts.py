@@ -33,11 +33,13 @@ STATUS_TEXT = {
     "insufficient_data": "insufficient data",
 }
 EXERCISE_COLOURS = ("#56B4E9", "#E69F00", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7", "#999999")
+HEATMAP_TEXT_WEEKS = 16  # beyond this many weeks the numbers no longer fit the cells on a phone
 PAIN_COLOURSCALE = "YlOrRd"  # ColorBrewer sequential: colour-blind safe, darker = more pain
 GROUP_ORDER = {"rom": 0, "field": 1, "pain": 2}
 CONTEXT_LABELS = {"method": "method", "position": "position", "mode": "mode", "measured_by": "rater"}
 BAND_NOTE = "Inside the band = no detectable change"
 FONT_SIZE = 14
+MAX_TICKS = 6  # date ticks per axis: six "Sep 21" labels fit a phone without rotating
 TITLE_LINE = 21  # px per title line at 16 px, for the top margin
 TITLE_WRAP = 36  # characters per title line that still fit a ~375 px phone screen
 PAD = pd.Timedelta(days=4)  # minimum x padding so the first and last points are not cut in half
@@ -52,6 +54,10 @@ def _num(value: float) -> str:
 
 def _with_unit(m: catalog.Measure, value: float) -> str:
     return {"deg": f"{_num(value)}°", "cm": f"{_num(value)} cm", "nprs": f"{_num(value)}/10"}[m.unit]
+
+
+def _signed(value: float) -> str:
+    return f"{round(float(value), 1) + 0.0:+.1f}".replace("+0.0", "0")
 
 
 def _change_with_unit(m: catalog.Measure, value: float) -> str:
@@ -126,6 +132,14 @@ def _layout(fig: go.Figure, title: str, height: int, meta: dict | None = None) -
         meta=meta or {},
     )
     return fig
+
+
+def _week_ticks(fig: go.Figure, first, last) -> go.Figure:
+    """Ticks on Mondays (the day that names a week; plotly's default is Sundays), a whole number of weeks
+    apart and few enough to stay horizontal on a phone."""
+    weeks = max((pd.Timestamp(last) - pd.Timestamp(first)).days / 7, 1)
+    step = int(np.ceil(weeks / MAX_TICKS))
+    return fig.update_xaxes(tick0=_monday(first), dtick=step * 7 * 86_400_000)  # dtick in milliseconds
 
 
 def _empty(title: str, message: str, meta: dict | None = None) -> go.Figure:
@@ -323,7 +337,10 @@ def measure_chart(
         if len(series):
             gaps = _weekly_with_gaps(series)
             custom = np.column_stack(
-                [gaps["value"].map(lambda v: "" if pd.isna(v) else _with_unit(m, v)), gaps["n"].fillna(0)]
+                [
+                    gaps["value"].map(lambda v: "" if pd.isna(v) else _with_unit(m, v)),
+                    gaps["n"].fillna(0).astype(int),
+                ]
             )
             fig.add_trace(
                 go.Scatter(x=gaps["week"], y=gaps["value"], mode="lines+markers", connectgaps=False,
@@ -385,6 +402,7 @@ def measure_chart(
         )
         fig.update_layout(margin_t=fig.layout.margin.t + 24)  # fmt: skip
     fig.update_xaxes(title_text="Week", range=x_range)
+    _week_ticks(fig, *x_range)
     fig.update_yaxes(title_text=_axis_title(m), range=y_range, zeroline=False)
     return fig
 
@@ -413,12 +431,17 @@ def pain_heatmap(weekly: pd.DataFrame) -> go.Figure:
     fig = go.Figure(
         go.Heatmap(z=table.to_numpy(dtype=float), x=mondays, y=rows, zmin=0, zmax=10,
                    colorscale=PAIN_COLOURSCALE, hoverongaps=False, xgap=2, ygap=2,
+                   # Numbers in the cells so the scale does not rest on colour alone, while they still fit.
+                   texttemplate="%{z:.0f}" if len(mondays) <= HEATMAP_TEXT_WEEKS else None,
+                   textfont=dict(size=13),
                    hovertemplate="Week of %{x|%d %b %Y}<br>%{y}<br>pain <b>%{z}/10</b><extra></extra>",
-                   colorbar=dict(title=dict(text="pain /10", side="top"), orientation="h", x=0, xanchor="left",
-                                 y=-0.18, yanchor="top", len=0.6, thickness=12, tickvals=[0, 2, 4, 6, 8, 10]))
+                   colorbar=dict(orientation="h", x=0, xanchor="left", y=0, yanchor="bottom", yref="container",
+                                 len=0.8, thickness=12, tickvals=[0, 5, 10],
+                                 ticktext=["0 no pain", "5", "10 worst"]))
     )  # fmt: skip
     fig = _layout(fig, title, 200 + 34 * len(rows), meta)
     fig.update_xaxes(title_text="Week", showgrid=False)
+    _week_ticks(fig, mondays[0], mondays[-1])
     fig.update_yaxes(autorange="reversed", showgrid=False)
     return fig
 
@@ -445,23 +468,15 @@ def progress_at_a_glance(trends: pd.DataFrame) -> go.Figure:
         label=[_series_label(a, b) for a, b in zip(data["measure"], data["side"], strict=True)]
     )
     data = data.sort_values(["group", "label"], kind="stable").reset_index(drop=True)
-    data = data.assign(
-        # Short tick labels ("Forward fold", wrapped) leave room for the bars on a phone; hover has the full one.
-        tick=[
-            "<br>".join(
-                textwrap.wrap(catalog.MEASURES[mid].label.split(":")[0] + (f" ({side})" if side else ""), 20)
-            )
-            for mid, side in zip(data["measure"], data["side"], strict=True)
-        ],
-        hover=[
-            f"<b>{r.label}</b><br>change {_change_with_unit(catalog.MEASURES[r.measure], r.change)}"
-            f" ({'better' if r.improvement > 0 else 'worse' if r.improvement < 0 else 'no change'})"
-            f"<br>MDC {_with_unit(catalog.MEASURES[r.measure], r.mdc).replace('/10', ' points')}"
-            f"<br>= {r.x:+.1f} MDCs · {STATUS_TEXT.get(r.status, r.status)}"
-            + (f" ({int(r.weeks)} weeks)" if "weeks" in data.columns and pd.notna(r.weeks) else "")
-            for r in data.itertuples()
-        ],
-    )  # a handful of rows per patient: formatting, not analysis
+    hover = [
+        f"<b>{r.label}</b><br>change {_change_with_unit(catalog.MEASURES[r.measure], r.change)}"
+        f" ({'better' if r.improvement > 0 else 'worse' if r.improvement < 0 else 'no change'})"
+        f"<br>MDC {_with_unit(catalog.MEASURES[r.measure], r.mdc).replace('/10', ' points')}"
+        f"<br>= {_signed(r.x)} MDCs · {STATUS_TEXT.get(r.status, r.status)}"
+        + (f" ({int(r.weeks)} weeks)" if "weeks" in data.columns and pd.notna(r.weeks) else "")
+        for r in data.itertuples()
+    ]  # a handful of rows per patient: formatting, not analysis
+    data = data.assign(hover=hover)
 
     fig = go.Figure()
     for status, text in STATUS_TEXT.items():
@@ -470,29 +485,34 @@ def progress_at_a_glance(trends: pd.DataFrame) -> go.Figure:
             continue
         pale = status == "insufficient_data"
         fig.add_trace(
-            go.Bar(x=part["x"], y=part["tick"], orientation="h", name=text, hovertext=part["hover"],
-                   hoverinfo="text", text=part["x"].map(lambda v: f"{v:+.1f}"), textposition="outside",
-                   cliponaxis=False, textfont=dict(size=13), marker=dict(color=STATUS_COLOURS[status],
-                                                 line=dict(color="#888888" if pale else STATUS_COLOURS[status],
-                                                           width=1),
-                                                 pattern=dict(shape="/" if pale else "", fgcolor="#AAAAAA")))
+            go.Bar(x=part["x"], y=part["label"], orientation="h", name=text, hovertext=part["hover"],
+                   hoverinfo="text", text=part["x"].map(_signed), textposition="outside", cliponaxis=False,
+                   textfont=dict(size=13),
+                   marker=dict(color=STATUS_COLOURS[status],
+                               line=dict(color="#888888" if pale else STATUS_COLOURS[status], width=1),
+                               pattern=dict(shape="/" if pale else "", fgcolor="#AAAAAA")))
         )  # fmt: skip
+    # Each label sits above its bar across the full width instead of in a left column: on a phone a
+    # column of labels would leave the bars no room.
+    for label in data["label"]:
+        fig.add_annotation(text=label, x=0, xref="paper", xanchor="left", y=label, yshift=21,
+                           showarrow=False, font=dict(size=13, color="#333333"))  # fmt: skip
     extent = max(1.6, float(data["x"].abs().max()) * 1.25)  # room for the value outside the bar
     fig.add_vrect(x0=-1, x1=1, fillcolor="rgba(0,0,0,0.07)", line_width=0, layer="below")
     for edge in (-1, 1):
         fig.add_vline(x=edge, line=dict(color="#666666", width=1, dash="dash"))
     fig.add_annotation(text="no detectable change", x=0, y=1, xref="x", yref="paper", yanchor="bottom",
                        showarrow=False, font=dict(size=13, color="#444444"))  # fmt: skip
-    fig = _layout(fig, title, 200 + 44 * len(data), meta)
-    fig.update_layout(barmode="overlay", bargap=0.3, margin_t=fig.layout.margin.t + 22, margin_l=8)
+    fig = _layout(fig, title, 210 + 56 * len(data), meta)
+    fig.update_layout(barmode="overlay", bargap=0.5, margin_t=fig.layout.margin.t + 22, margin_l=16)
     fig.update_xaxes(
         title_text="Change from baseline, in MDCs<br>(beyond ±1 = real change; right = better)",
         range=[-extent, extent],
         zeroline=True,
         zerolinecolor="#444444",
     )
-    fig.update_yaxes(categoryorder="array", categoryarray=data["tick"].tolist(), autorange="reversed",
-                     automargin=True)  # fmt: skip
+    fig.update_yaxes(categoryorder="array", categoryarray=data["label"].tolist(), autorange="reversed",
+                     showticklabels=False, showgrid=False)  # fmt: skip
     return fig
 
 
@@ -535,6 +555,7 @@ def adherence_chart(exercise_log: pd.DataFrame, programme: pd.DataFrame) -> go.F
     fig = _layout(fig, title, 420, meta)
     fig.update_layout(barmode="stack", hovermode="x unified")
     fig.update_xaxes(title_text="Week")
+    _week_ticks(fig, done.index[0], done.index[-1])
     fig.update_yaxes(title_text="Sessions", rangemode="tozero")
     return fig
 

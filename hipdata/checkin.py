@@ -75,6 +75,14 @@ def exercise_table(log: pd.DataFrame, programme: pd.DataFrame, day: date) -> pd.
     return rows.rename(columns=EXERCISE_HEADERS).reset_index(drop=True)
 
 
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
 def _blank(value) -> bool:
     return (
         value is None
@@ -115,7 +123,8 @@ def clean_checkin(
             measure_id, side = filled[p.row][0] if p.row is not None else ("", "")
             key = field_key(measure_id, side) if p.column == "value" else p.column
             label = field_label(catalog.MEASURES[measure_id], side) if p.column == "value" else p.column
-            problems.append(Problem(None, key, p.value, f"{label}: {p.value} {p.message}"))
+            shown = f"{float(p.value):g}" if p.column == "value" and _is_number(p.value) else p.value
+            problems.append(Problem(None, key, p.value, f"{label}: {shown} {p.message}"))
     entered = exercises.rename(columns={v: k for k, v in EXERCISE_HEADERS.items()})
     entered = entered[~entered.apply(lambda col: col.map(_blank)).all(axis=1)] if len(entered) else entered
     log = None

@@ -214,7 +214,7 @@ def series_trends(weekly: pd.DataFrame) -> pd.DataFrame:
     """One row per series of `weekly` (as weekly_values returns it): rules 2-4, sorted by series."""
     s = _Series(weekly)
     out = s.keys
-    baseline = (s.v[s.starts] + s.v[np.minimum(s.starts + 1, s.last)]) / 2
+    baseline = s.v[s.starts]
     current = (s.v[s.from_end(1)] + s.v[s.last]) / 2
     direction = _catalog(out["measure"], "direction").astype(float)
     mdc = _catalog(out["measure"], "mdc").astype(float)

@@ -269,7 +269,7 @@ def first_steps(actor: Actor) -> None:
         with st.spinner("Creating demo patients"):
             load_demo(store(), actor)
         st.rerun()
-    col2.page_link("pages/data.py", label="Go to the Data page", icon=":material/table:")
+    col2.page_link("app_pages/data.py", label="Go to the Data page", icon=":material/table:")
 
 
 def readings_csv(frame: pd.DataFrame) -> bytes:

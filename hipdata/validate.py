@@ -167,7 +167,12 @@ def clean_readings(raw: pd.DataFrame, today: date | None = None, first_row: int 
     high = measure.map(measures["valid_max"]).astype("float64")
     out_of_range = known & ~not_number & ((value < low) | (value > high))
     units = measure.map(measures["unit"]).fillna("")
-    range_text = "must be between " + low.astype(str) + " and " + high.astype(str) + " " + units
+    shown = {
+        v: f"{v:g}" for v in (*catalog.measures_frame()["valid_min"], *catalog.measures_frame()["valid_max"])
+    }
+    range_text = (
+        "must be between " + low.map(shown).fillna("") + " and " + high.map(shown).fillna("") + " " + units
+    )
     check.add(out_of_range, "value", range_text)
     whole = measure.isin(measures.index[measures["whole_numbers"]])
     check.add(

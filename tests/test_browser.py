@@ -24,7 +24,9 @@ SHOTS = ROOT / "screenshots"
 
 def cli(db: Path, *args: str, stdin: str | None = None) -> None:
     env = {**os.environ, "HIPDATA_DB": str(db)}
-    subprocess.run([sys.executable, "-m", "hipdata", *args], input=stdin, text=True, check=True, env=env, cwd=ROOT)
+    subprocess.run(
+        [sys.executable, "-m", "hipdata", *args], input=stdin, text=True, check=True, env=env, cwd=ROOT
+    )
 
 
 def free_port() -> int:
@@ -36,21 +38,61 @@ def free_port() -> int:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     """A clinic: an admin, two therapists with their patients, demo readings; the app serving it."""
-    assert Path(CHROMIUM).exists(), "browser tests need Debian's chromium at /usr/bin/chromium (apt-get install chromium)"
+    assert Path(CHROMIUM).exists(), (
+        "browser tests need Debian's chromium at /usr/bin/chromium (apt-get install chromium)"
+    )
     db = tmp_path_factory.mktemp("browser") / "clinic.duckdb"
     cli(db, "demo", "--patients", "6", "--weeks", "10", "--seed", "3")
     cli(db, "users", "add", "ada", "--role", "admin", stdin=PASSWORD)
     for name in ("tess", "tom"):
         cli(db, "users", "add", name, "--role", "therapist", stdin=PASSWORD)
-    cli(db, "users", "add", "pat1", "--role", "patient", "--patient", "P0001", "--therapist", "tess", stdin=PASSWORD)
-    cli(db, "users", "add", "pat2", "--role", "patient", "--patient", "P0002", "--therapist", "tess", stdin=PASSWORD)
-    cli(db, "users", "add", "pat4", "--role", "patient", "--patient", "P0004", "--therapist", "tom", stdin=PASSWORD)
+    cli(
+        db,
+        "users",
+        "add",
+        "pat1",
+        "--role",
+        "patient",
+        "--patient",
+        "P0001",
+        "--therapist",
+        "tess",
+        stdin=PASSWORD,
+    )
+    cli(
+        db,
+        "users",
+        "add",
+        "pat2",
+        "--role",
+        "patient",
+        "--patient",
+        "P0002",
+        "--therapist",
+        "tess",
+        stdin=PASSWORD,
+    )
+    cli(
+        db,
+        "users",
+        "add",
+        "pat4",
+        "--role",
+        "patient",
+        "--patient",
+        "P0004",
+        "--therapist",
+        "tom",
+        stdin=PASSWORD,
+    )
     cli(db, "users", "add", "locky", "--role", "patient", "--patient", "P0005", stdin=PASSWORD)
     port = free_port()
     env = {**os.environ, "HIPDATA_DB": str(db)}
     command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
                "--server.port", str(port), "--browser.gatherUsageStats", "false"]  # fmt: skip
-    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    process = subprocess.Popen(
+        command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT
+    )
     url = f"http://127.0.0.1:{port}"
     for _ in range(120):
         try:

@@ -66,10 +66,10 @@ event = st.dataframe(
 selected = event.selection.rows if event else []
 if selected:
     st.session_state["review_patient"] = table.iloc[selected[0]]["patient_id"]
-    st.switch_page("pages/review.py")
+    st.switch_page("app_pages/review.py")
 st.caption("Select a row to open the patient review, or choose below.")
 pick, go = st.columns([3, 1], vertical_alignment="bottom")
 chosen = pick.selectbox("Open a patient", list(table["patient_id"]), key="caseload-open")
 if go.button("Open review", type="primary") and chosen:
     st.session_state["review_patient"] = chosen
-    st.switch_page("pages/review.py")
+    st.switch_page("app_pages/review.py")
