@@ -4,8 +4,6 @@ import streamlit as st
 
 from hipdata import ui
 
-st.set_page_config(page_title="hipdata", page_icon=":material/accessibility_new:", layout="centered")
-
 PAGES = {
     "checkin": st.Page(
         "app_pages/checkin.py", title="Weekly check-in", icon=":material/edit_note:", url_path="checkin"
@@ -32,6 +30,9 @@ MENU = {
 }
 
 actor = ui.current_actor()
+# Patients log on a phone: a narrow column. Therapists scan tables: the full width.
+wide = actor is not None and actor.role != "patient"
+st.set_page_config(page_title="hipdata", page_icon=":material/accessibility_new:", layout="wide" if wide else "centered")
 if actor is None:
     first_run = not ui.store().has_accounts()
     gate = st.Page(

@@ -6,7 +6,6 @@ from hipdata import ui
 
 actor = ui.require_actor()
 store = ui.store()
-st.set_page_config(layout="wide")
 st.title("Audit trail")
 patients = [None, *store.patients(actor)["patient_id"]]
 users = [None, *store.accounts(actor)["username"], "system"]

@@ -9,7 +9,6 @@ from hipdata.caseload import BADGES
 
 actor = ui.require_actor()
 store = ui.store()
-st.set_page_config(layout="wide")
 st.title("Caseload")
 if store.patients(actor).empty:
     ui.first_steps(actor)

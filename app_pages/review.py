@@ -1,6 +1,6 @@
 """Patient review: progress, goals, notes, exercise programme, adherence, LEFS, context history and report."""
 
-from datetime import date
+from datetime import date, timedelta
 
 import pandas as pd
 import streamlit as st
@@ -23,89 +23,98 @@ if len(row) and row.iloc[0]["badges"]:
     st.warning("Flags: " + row.iloc[0]["badges"])
 
 goals = store.records(actor, "goals", patient)
-ui.progress_view(actor, patient, goals=goals, key="review")
+progress_tab, goals_tab, notes_tab, programme_tab, lefs_tab, context_tab, report_tab = st.tabs(
+    ["Progress", "Goals", "Notes", "Programme", "LEFS", "Context", "Report"]
+)
+with progress_tab:
+    ui.progress_view(actor, patient, goals=goals, key="review")
 
-st.header("Goals")
-if len(goals):
-    status = goal_status(goals, result.trends, today)
-    st.dataframe(ui.goals_table(status), hide_index=True, width="stretch")
-with st.form("add_goal", clear_on_submit=True):
-    st.write("Add a goal: a target value by a date")
-    keys = catalog.series_keys()
-    series = st.selectbox("Series", keys, format_func=lambda k: ui.series_label(*k))
-    target = st.number_input("Target value", value=None, step=1.0)
-    by = st.date_input("By", value=None, min_value=today, format="YYYY-MM-DD")
-    if st.form_submit_button("Add goal"):
-        try:
-            ui.add_goal(actor, patient, series, target, by)
-        except ValueError as error:
-            st.error(str(error))
-        else:
+with goals_tab:
+    if len(goals):
+        status = goal_status(goals, result.trends, today)
+        st.dataframe(ui.goals_table(status), hide_index=True, width="stretch")
+    with st.form("add_goal", clear_on_submit=True):
+        st.write("Add a goal: a target value by a date")
+        keys = catalog.series_keys()
+        series = st.selectbox("Series", keys, format_func=lambda k: ui.series_label(*k))
+        target = st.number_input("Target value", value=None, step=1.0)
+        by = st.date_input("By", value=today + timedelta(weeks=12), min_value=today, format="YYYY-MM-DD")
+        if st.form_submit_button("Add goal"):
+            try:
+                ui.add_goal(actor, patient, series, target, by)
+            except ValueError as error:
+                st.error(str(error))
+            else:
+                st.rerun()
+
+with notes_tab:
+    st.subheader("Notes")
+    notes = store.records(actor, "notes", patient)
+    with st.form("add_note", clear_on_submit=True):
+        text = st.text_area("Note", max_chars=4000)
+        week = st.date_input("Week of", value=today, max_value=today, format="YYYY-MM-DD")
+        if st.form_submit_button("Add note") and text.strip():
+            monday = pd.Timestamp(checkin.monday(week))
+            store.add_records(
+                actor, "notes", pd.DataFrame({"patient_id": [patient], "week": [monday], "text": [text]})
+            )
+            st.rerun()
+    ui.notes_timeline(notes)
+
+with programme_tab:
+    st.subheader("Exercise programme")
+    programme = store.records(actor, "programme", patient)
+    log = store.records(actor, "exercise_log", patient)
+    if len(programme):
+        st.dataframe(ui.programme_table(programme), hide_index=True, width="stretch")
+        st.plotly_chart(charts.adherence_chart(log, programme), key="adherence")
+    with st.form("add_exercise", clear_on_submit=True):
+        exercise = st.selectbox(
+            "Exercise", list(catalog.EXERCISES), format_func=lambda e: catalog.EXERCISES[e].label
+        )
+        per_week = st.number_input("Sessions per week", min_value=1, max_value=14, value=3, step=1)
+        dose = st.text_input("Dose", placeholder="e.g. 3 x 10 reps per side, medium band")
+        if st.form_submit_button("Add to programme"):
+            rows = pd.DataFrame(
+                {"patient_id": [patient], "exercise": [exercise], "sessions_per_week": [per_week]}
+            )
+            store.add_records(actor, "programme", rows.assign(dose=dose))
+            st.rerun()
+    if len(programme):
+        drop = st.selectbox(
+            "Remove from programme", [None, *programme["id"]], format_func=lambda i: "—" if i is None else
+            catalog.EXERCISES[programme.set_index("id").loc[i, "exercise"]].label,
+        )  # fmt: skip
+        if drop is not None and st.button("Remove"):
+            store.delete_row(actor, "programme", int(drop))
             st.rerun()
 
-st.header("Notes")
-notes = store.records(actor, "notes", patient)
-with st.form("add_note", clear_on_submit=True):
-    text = st.text_area("Note", max_chars=4000)
-    week = st.date_input("Week of", value=today, max_value=today, format="YYYY-MM-DD")
-    if st.form_submit_button("Add note") and text.strip():
-        monday = pd.Timestamp(checkin.monday(week))
-        store.add_records(
-            actor, "notes", pd.DataFrame({"patient_id": [patient], "week": [monday], "text": [text]})
+with lefs_tab:
+    st.subheader("LEFS questionnaire")
+    scores = store.records(actor, "lefs", patient)
+    if len(scores):
+        st.plotly_chart(charts.lefs_chart(scores), key="lefs")
+        summary = lefs.summary(scores).iloc[0]
+        st.caption(
+            f"Latest {summary.lefs_latest}/80, change {summary.lefs_change:+d} (9 points or more is important)."
         )
-        st.rerun()
-ui.notes_timeline(notes)
+    else:
+        st.caption("No LEFS yet: the patient is asked for it at check-in.")
 
-st.header("Exercise programme")
-programme = store.records(actor, "programme", patient)
-log = store.records(actor, "exercise_log", patient)
-if len(programme):
-    st.dataframe(ui.programme_table(programme), hide_index=True, width="stretch")
-    st.plotly_chart(charts.adherence_chart(log, programme), key="adherence")
-with st.form("add_exercise", clear_on_submit=True):
-    exercise = st.selectbox(
-        "Exercise", list(catalog.EXERCISES), format_func=lambda e: catalog.EXERCISES[e].label
+with context_tab:
+    st.subheader("Measurement context")
+    st.caption("Rows where the method, position, mode or rater changed: a jump there may be the instrument.")
+    st.dataframe(ui.context_history(store.readings(actor, patient)), hide_index=True, width="stretch")
+
+with report_tab:
+    st.subheader("Report")
+    html = report_html(store, actor, patient, today)
+    st.download_button(
+        "Download report (HTML)", html, file_name=f"hipdata-report-{patient}.html", mime="text/html"
     )
-    per_week = st.number_input("Sessions per week", min_value=1, max_value=14, value=3, step=1)
-    dose = st.text_input("Dose", placeholder="e.g. 3 x 10 reps per side, medium band")
-    if st.form_submit_button("Add to programme"):
-        rows = pd.DataFrame(
-            {"patient_id": [patient], "exercise": [exercise], "sessions_per_week": [per_week]}
-        )
-        store.add_records(actor, "programme", rows.assign(dose=dose))
-        st.rerun()
-if len(programme):
-    drop = st.selectbox(
-        "Remove from programme", [None, *programme["id"]], format_func=lambda i: "—" if i is None else
-        catalog.EXERCISES[programme.set_index("id").loc[i, "exercise"]].label,
-    )  # fmt: skip
-    if drop is not None and st.button("Remove"):
-        store.delete_row(actor, "programme", int(drop))
-        st.rerun()
-
-st.header("LEFS questionnaire")
-scores = store.records(actor, "lefs", patient)
-if len(scores):
-    st.plotly_chart(charts.lefs_chart(scores), key="lefs")
-    summary = lefs.summary(scores).iloc[0]
-    st.caption(
-        f"Latest {summary.lefs_latest}/80, change {summary.lefs_change:+d} (9 points or more is important)."
+    st.download_button(
+        "Download readings (CSV)",
+        ui.readings_csv(store.export_readings(actor, patient)),
+        file_name=f"hipdata-readings-{patient}.csv",
+        mime="text/csv",
     )
-else:
-    st.caption("No LEFS yet: the patient is asked for it at check-in.")
-
-st.header("Measurement context")
-st.caption("Rows where the method, position, mode or rater changed: a jump there may be the instrument.")
-st.dataframe(ui.context_history(store.readings(actor, patient)), hide_index=True, width="stretch")
-
-st.header("Report")
-html = report_html(store, actor, patient, today)
-st.download_button(
-    "Download report (HTML)", html, file_name=f"hipdata-report-{patient}.html", mime="text/html"
-)
-st.download_button(
-    "Download readings (CSV)",
-    ui.readings_csv(store.export_readings(actor, patient)),
-    file_name=f"hipdata-readings-{patient}.csv",
-    mime="text/csv",
-)

@@ -9,8 +9,8 @@ reason = st.session_state.pop("signed_out_reason", None)
 if reason:
     st.info(reason)
 with st.form("sign_in"):
-    username = st.text_input("Username")
-    password = st.text_input("Password", type="password")
+    username = st.text_input("Username", autocomplete="username")
+    password = st.text_input("Password", type="password", autocomplete="current-password")
     if st.form_submit_button("Sign in", type="primary"):
         token = auth.sign_in(ui.store(), username.strip(), password)
         if token:

@@ -86,6 +86,17 @@ def _monday(when) -> pd.Timestamp:
     return day - pd.Timedelta(days=day.weekday())
 
 
+def _mondays(values) -> pd.Series:
+    """The Monday that names each date's ISO week."""
+    days = _dates(values).dt.normalize()
+    return days - pd.to_timedelta(days.dt.day_of_week, unit="D")
+
+
+def _pretty(values: pd.Series) -> pd.Series:
+    """'phone_app' -> 'phone app' for people to read."""
+    return values.astype(str).str.replace("_", " ")
+
+
 def _wrap(text: str, width: int = TITLE_WRAP) -> str:
     """Break a long title for a phone, keeping a trailing '(... is better)' hint on a line of its own."""
     if len(text) <= width:
@@ -160,7 +171,8 @@ def _empty(title: str, message: str, meta: dict | None = None) -> go.Figure:
 
 
 def _band(x0, x1, low: float, high: float, **trace) -> go.Scatter:
-    """A horizontal band as a closed filled polygon: a trace (not a shape) so it has a legend entry."""
+    """A horizontal band as a closed filled polygon: a trace (not a shape), so it has a name, hover text
+    and, where wanted, a legend entry."""
     return go.Scatter(
         x=[x0, x1, x1, x0, x0],
         y=[low, low, high, high, low],
@@ -190,10 +202,9 @@ def _context_changes(readings: pd.DataFrame) -> pd.DataFrame:
     context = context.where(context.notna() & context.ne(""))
     previous = context.groupby(ordered["side"]).ffill().groupby(ordered["side"]).shift()
     changed = context.notna() & previous.notna() & context.ne(previous)
-    pretty = lambda s: s.astype(str).str.replace("_", " ")  # noqa: E731
     parts = pd.concat(
         [
-            (f"{CONTEXT_LABELS[c]}: " + pretty(previous[c]) + " → " + pretty(context[c])).where(
+            (f"{CONTEXT_LABELS[c]}: " + _pretty(previous[c]) + " → " + _pretty(context[c])).where(
                 changed[c], ""
             )
             for c in columns
@@ -213,7 +224,7 @@ def _context_text(readings: pd.DataFrame) -> pd.Series:
         values = readings[column].astype(object)
         known = values.notna() & values.ne("")
         prefix = "by " if column == "measured_by" else ""
-        parts.append((prefix + values.astype(str).str.replace("_", " ")).where(known, ""))
+        parts.append((prefix + _pretty(values)).where(known, ""))
     if not parts:
         return pd.Series("", index=readings.index)
     text = pd.concat(parts, axis=1).apply(lambda row: " · ".join(p for p in row if p), axis=1)
@@ -344,17 +355,17 @@ def measure_chart(
             )
             fig.add_trace(
                 go.Scatter(x=gaps["week"], y=gaps["value"], mode="lines+markers", connectgaps=False,
-                           name=f"{prefix}weekly median", legendgroup=side or "series", legendrank=1 + sides.index(side),
-                           line=dict(color=colour, width=2.5), marker=dict(color=colour, symbol=symbol, size=9),
-                           customdata=custom,
+                           name=f"{prefix}weekly median", legendgroup=side or "series",
+                           legendrank=1 + sides.index(side), line=dict(color=colour, width=2.5),
+                           marker=dict(color=colour, symbol=symbol, size=9), customdata=custom,
                            hovertemplate=f"Week of %{{x|%d %b %Y}}<br>{side or 'weekly'} median "
-                           "<b>%{customdata[0]}</b> (%{customdata[1]} readings)<extra></extra>")
+                           "<b>%{customdata[0]}</b> (n=%{customdata[1]})<extra></extra>")
             )  # fmt: skip
 
     if len(changes):
         fig.add_trace(
-            go.Scatter(x=changes["date"], y=changes["value"], mode="markers", name="context change", legendrank=6,
-                       marker=dict(symbol="square-open", size=15, line=dict(width=2),
+            go.Scatter(x=changes["date"], y=changes["value"], mode="markers", name="context change",
+                       legendrank=6, marker=dict(symbol="square-open", size=15, line=dict(width=2),
                                    color=changes["side"].map(SIDE_COLOURS).tolist()),
                        customdata=np.column_stack([changes["side"].replace("", "-"), changes["change"]]),
                        hovertemplate="%{x|%d %b %Y} · %{customdata[0]}<br>%{customdata[1]}<br>"
@@ -400,7 +411,7 @@ def measure_chart(
             showarrow=False,
             font=dict(size=13, color="#444444"),
         )
-        fig.update_layout(margin_t=fig.layout.margin.t + 24)  # fmt: skip
+        fig.update_layout(margin_t=fig.layout.margin.t + 24)
     fig.update_xaxes(title_text="Week", range=x_range)
     _week_ticks(fig, *x_range)
     fig.update_yaxes(title_text=_axis_title(m), range=y_range, zeroline=False)
@@ -424,7 +435,8 @@ def pain_heatmap(weekly: pd.DataFrame) -> go.Figure:
     )
     # Catalog order (hip first), only the series this patient has logged.
     rows = [_series_label(mid, side) for mid, side in catalog.series_keys() if groups[mid] == "pain"]
-    rows = [r for r in rows if r in set(pain["row"])]
+    logged = set(pain["row"])
+    rows = [r for r in rows if r in logged]
     mondays = pd.date_range(pain["week"].min(), pain["week"].max(), freq="7D")
     table = pain.pivot_table(index="row", columns="week", values="value", aggfunc="median")
     table = table.reindex(index=rows, columns=mondays)
@@ -435,8 +447,8 @@ def pain_heatmap(weekly: pd.DataFrame) -> go.Figure:
                    texttemplate="%{z:.0f}" if len(mondays) <= HEATMAP_TEXT_WEEKS else None,
                    textfont=dict(size=13),
                    hovertemplate="Week of %{x|%d %b %Y}<br>%{y}<br>pain <b>%{z}/10</b><extra></extra>",
-                   colorbar=dict(orientation="h", x=0, xanchor="left", y=0, yanchor="bottom", yref="container",
-                                 len=0.8, thickness=12, tickvals=[0, 5, 10],
+                   colorbar=dict(orientation="h", x=0, xanchor="left", y=0, yanchor="bottom",
+                                 yref="container", len=0.8, thickness=12, tickvals=[0, 5, 10],
                                  ticktext=["0 no pain", "5", "10 worst"]))
     )  # fmt: skip
     fig = _layout(fig, title, 200 + 34 * len(rows), meta)
@@ -525,7 +537,7 @@ def adherence_chart(exercise_log: pd.DataFrame, programme: pd.DataFrame) -> go.F
     meta = {"chart": "adherence"}
     if exercise_log is None or exercise_log.empty:
         return _empty(title, "No exercise sessions logged yet", meta)
-    log = exercise_log.assign(week=_dates(exercise_log["week"].map(_monday)).to_numpy())
+    log = exercise_log.assign(week=_mondays(exercise_log["week"]).to_numpy())
     done = log.pivot_table(index="week", columns="exercise", values="sessions", aggfunc="sum")
     done = done.reindex(pd.date_range(done.index.min(), done.index.max(), freq="7D"))
     prescribed = (
@@ -575,8 +587,9 @@ def lefs_chart(lefs: pd.DataFrame) -> go.Figure:
     low, high = max(first - catalog.LEFS_MDC, 0), min(first + catalog.LEFS_MDC, 80)
     fig = go.Figure()
     fig.add_trace(
-        _band(*x_range, low, high, name=f"first score ±{catalog.LEFS_MDC} (MCID)", fillcolor=_rgba("#009E73", 0.13),
-              hoverinfo="text", text=f"first score {_num(first)} ± {catalog.LEFS_MDC}: inside = no important change")
+        _band(*x_range, low, high, name=f"first score ±{catalog.LEFS_MDC} (MCID)",
+              fillcolor=_rgba("#009E73", 0.13), hoverinfo="text",
+              text=f"first score {_num(first)} ± {catalog.LEFS_MDC}: inside = no important change")
     )  # fmt: skip
     change = scores["total"] - first
     fig.add_trace(

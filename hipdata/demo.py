@@ -29,6 +29,7 @@ if TYPE_CHECKING:  # only for load_demo's annotations; keeps the generator free 
     from hipdata.auth import Actor
     from hipdata.store import ImportResult, Store
 
+PRESCRIBED_SESSIONS = 4
 COURSES = ("improving", "flat", "worsening", "plateau")
 COURSE_WEIGHTS = (0.40, 0.20, 0.15, 0.25)
 READING_COLUMNS = (
@@ -475,5 +476,15 @@ def load_demo(
             actor,
             "exercise_log",
             log.assign(band_level=log["band_level"].where(log["band_level"] != "", None)),
+        )
+        # The programme they were prescribed: the exercises they log, 4 sessions a week each.
+        programme = log.drop_duplicates(["patient_id", "exercise"])[["patient_id", "exercise"]]
+        store.add_records(
+            actor,
+            "programme",
+            programme.assign(
+                sessions_per_week=PRESCRIBED_SESSIONS,
+                dose=programme["exercise"].map(lambda e: catalog.EXERCISES[e].dose).astype(object),
+            ),
         )
     return result

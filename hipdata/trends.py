@@ -55,7 +55,7 @@ PLATEAU_MIN_WEEKS = 8
 INACTIVE_DAYS = 14
 
 # Comparisons against an MDC allow a relative slack of 1e-9 of the numbers involved. Differences of decimal
-# readings carry binary rounding noise (30.1 -> 40.1 is 10.000000000000004 or 9.999999999999996 apart), which
+# readings carry binary rounding noise (16.4 - 6.4 = 9.999999999999998, 8.2 - 3.7 = 4.499999999999999), which
 # would otherwise decide a change that sits exactly at the MDC. The slack is ~1e-7 of a degree at most, far
 # below any reading's resolution, so it never turns a real sub-MDC change into a detectable one.
 REL_TOL = 1e-9
@@ -117,6 +117,10 @@ def _runs(sorted_codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return starts, np.diff(np.r_[starts, len(sorted_codes)])
 
 
+def _increasing(a: np.ndarray) -> bool:
+    return bool(np.all(a[1:] > a[:-1]))
+
+
 def _median_of_sorted(values: np.ndarray, starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
     """Median of each run of a run-wise sorted array: the middle value, or the mean of the two middle ones."""
     return (values[starts + (counts - 1) // 2] + values[starts + counts // 2]) / 2
@@ -137,7 +141,8 @@ def weekly_values(readings: pd.DataFrame, as_of: date | None = None) -> pd.DataF
     monday = days - (days + _THURSDAY) % 7
     week = (monday - monday.min()) // 7 if len(monday) else monday
     cell = _series_codes(keys) * (int(week.max(initial=0)) + 1) + week
-    order = np.lexsort((value, cell))  # by series and week, values ascending inside each week
+    # by series and week, values ascending inside each week (already so when each week has one reading)
+    order = np.arange(len(cell)) if _increasing(cell) else np.lexsort((value, cell))
     starts, counts = _runs(cell[order])
     first = order[starts]
     out = keys.iloc[first].reset_index(drop=True)
@@ -156,10 +161,13 @@ class _Series:
         keys = _keys(weekly)
         days = _days(weekly["week"])
         code = _series_codes(keys)
-        order = np.lexsort((days, code))
-        code, days = code[order], days[order]
-        if np.any((code[1:] == code[:-1]) & (days[1:] == days[:-1])):
-            raise ValueError("weekly must hold at most one row per (patient_id, measure, side, week)")
+        in_order = (code[1:] > code[:-1]) | ((code[1:] == code[:-1]) & (days[1:] > days[:-1]))
+        order = np.arange(len(code))
+        if not in_order.all():  # weekly_values and the store hand over sorted frames: skip the sort then
+            order = np.lexsort((days, code))
+            code, days = code[order], days[order]
+            if np.any((code[1:] == code[:-1]) & (days[1:] == days[:-1])):
+                raise ValueError("weekly must hold at most one row per (patient_id, measure, side, week)")
         self.starts, self.counts = _runs(code)
         self.keys = keys.iloc[order[self.starts]].reset_index(drop=True)
         self.v = weekly["value"].to_numpy(dtype=float)[order]
@@ -214,7 +222,7 @@ def series_trends(weekly: pd.DataFrame) -> pd.DataFrame:
     """One row per series of `weekly` (as weekly_values returns it): rules 2-4, sorted by series."""
     s = _Series(weekly)
     out = s.keys
-    baseline = s.v[s.starts]
+    baseline = (s.v[s.starts] + s.v[np.minimum(s.starts + 1, s.last)]) / 2
     current = (s.v[s.from_end(1)] + s.v[s.last]) / 2
     direction = _catalog(out["measure"], "direction").astype(float)
     mdc = _catalog(out["measure"], "mdc").astype(float)

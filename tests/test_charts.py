@@ -33,7 +33,8 @@ def reading(
 @pytest.fixture
 def readings() -> pd.DataFrame:
     """Left: weeks 0,1,2,4,5 (week 3 missing), method phone_app -> goniometer at week 2, a reading without
-    context at week 4, rater self -> therapist at week 5. Right: weeks 0-5, position seated -> supine at week 4."""
+    context at week 4, rater self -> therapist at week 5.
+    Right: weeks 0-5, position seated -> supine at week 4."""
     rows = [
         reading(0, 1, "left", 25, method="phone_app"),
         reading(0, 3, "left", 27, method="phone_app"),
@@ -166,21 +167,24 @@ def test_sides_differ_in_colour_and_marker_shape(readings, weekly, trends):
     assert trace(fig, "left readings").marker.color == left.line.color
 
 
+DUE = pd.Timestamp("2025-12-01")
+
+
 def test_goals_are_stars_at_target_date_and_value(readings, weekly, trends):
     goals = pd.DataFrame(
-        {"patient_id": "p1", "measure": [IR, "hip_flexion"], "side": ["left", "left"], "target": [40.0, 120.0],
-         "target_date": [pd.Timestamp("2025-12-01").date(), pd.Timestamp("2025-12-01").date()],
+        {"patient_id": "p1", "measure": [IR, "hip_flexion"], "side": ["left", "left"],
+         "target": [40.0, 120.0], "target_date": [DUE.date(), DUE.date()],
          "status": ["on track", "behind"]}
     )  # fmt: skip
     fig = charts.measure_chart(IR, readings, weekly, trends, goals=goals)
     star = trace(fig, "goal (left)")
     assert star.marker.symbol == "star"
-    assert list(pd.to_datetime(star.x)) == [pd.Timestamp("2025-12-01")] and list(star.y) == [40.0]
+    assert list(pd.to_datetime(star.x)) == [DUE] and list(star.y) == [40.0]
     assert "goal" in star.text[0] and "on track" in star.text[0]
     assert "goal (right)" not in names(fig)  # goals of other measures or sides are not drawn
     lo, hi = fig.layout.yaxis.range
     assert lo <= 40 <= hi
-    assert pd.Timestamp(fig.layout.xaxis.range[1]) >= pd.Timestamp("2025-12-01")
+    assert pd.Timestamp(fig.layout.xaxis.range[1]) >= DUE
 
 
 def test_since_shows_whole_weeks_from_that_date_and_keeps_the_band(readings, weekly, trends):
@@ -331,8 +335,8 @@ def test_glance_grows_with_rows_and_handles_empty():
 
 def test_adherence_stacks_sessions_against_the_prescription():
     log = pd.DataFrame(
-        {"week": [week(0).date(), week(0).date(), week(2).date()], "exercise": ["ninety_ninety", "foam_rolling",
-         "ninety_ninety"], "sessions": [3, 1, 2]}
+        {"week": [week(0).date(), week(0).date(), week(2).date()],
+         "exercise": ["ninety_ninety", "foam_rolling", "ninety_ninety"], "sessions": [3, 1, 2]}
     )  # fmt: skip
     programme = pd.DataFrame(
         {"exercise": ["ninety_ninety", "banded_glute_bridge"], "sessions_per_week": [3, 2]}

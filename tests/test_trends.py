@@ -96,7 +96,10 @@ def test_readings_after_as_of_are_left_out_even_later_in_the_same_week():
 
 def test_as_of_defaults_to_today():
     today = date.today()
-    rows = [("P1", today, "hip_flexion", "left", 10.0), ("P1", today + timedelta(days=1), "hip_flexion", "left", 90.0)]
+    rows = [
+        ("P1", today, "hip_flexion", "left", 10.0),
+        ("P1", today + timedelta(days=1), "hip_flexion", "left", 90.0),
+    ]
     weekly = trends.weekly_values(frame(rows))
     assert weekly["value"].tolist() == [10.0]
     assert weekly["n"].tolist() == [1]
@@ -113,7 +116,12 @@ def test_gaps_are_not_filled_and_weeks_counts_only_weeks_with_data():
 
 
 def test_rows_without_value_missing_side_and_extra_columns():
-    rows = frame([*series([10, 20], measure="pain_low_back", side=""), ("P1", day(0, 3), "pain_low_back", None, np.nan)])
+    rows = frame(
+        [
+            *series([10, 20], measure="pain_low_back", side=""),
+            ("P1", day(0, 3), "pain_low_back", None, np.nan),
+        ]
+    )
     rows = rows.assign(note="x", method="tape_measure")
     weekly = trends.weekly_values(rows, AS_OF)
     assert list(weekly.columns) == trends.WEEKLY_COLUMNS
@@ -252,6 +260,17 @@ def test_one_row_per_series_sorted():
     ]
 
 
+def test_weekly_from_elsewhere_unsorted_with_other_dtypes():
+    """The store hands over weeks as datetime64[us] and counts as int32; order must not matter."""
+    weekly = trends.weekly_values(frame(series([30, 32, 41, 45, 44]) + series([5, 5, 2], "pain_hip")), AS_OF)
+    other = weekly.astype({"week": "datetime64[us]", "n": "int32"}).iloc[::-1]
+    assert_frame_equal(trends.series_trends(other), trends.series_trends(weekly))
+    last = pd.DataFrame({"patient_id": ["P1"], "last_reading": [day(4, 2)]})  # python dates
+    flags = trends.patient_flags(trends.series_trends(other), other, last, day(6, 2))
+    assert flags["last_reading"].tolist() == [pd.Timestamp(day(4, 2))]
+    assert flags["inactive"].tolist() == [True]
+
+
 def test_unknown_measure_is_an_error():
     with pytest.raises(ValueError, match="hip_wiggle"):
         trends_of(series([1, 2, 3, 4], measure="hip_wiggle"))
@@ -342,13 +361,17 @@ def test_asymmetry_at_exactly_the_mdc_and_lsi():
     assert bool(row["asymmetric"]) is True
     just_under = trends.asymmetries(trends_of(series([40], side="left") + series([49.9], side="right")))
     assert bool(just_under["asymmetric"].item()) is False
-    artefact = trends.asymmetries(trends_of(series([0.1], "figure_four", "left") + series([3.8], "figure_four", "right")))
+    artefact = trends.asymmetries(
+        trends_of(series([0.1], "figure_four", "left") + series([3.8], "figure_four", "right"))
+    )
     assert 3.8 - 0.1 < 3.7 and bool(artefact["asymmetric"].item()) is True
 
 
 @pytest.mark.parametrize(("left", "right"), [(0, 15), (-5, 10), (-5, -20)])
 def test_lsi_is_empty_unless_both_values_are_positive(left, right):
-    asym = trends.asymmetries(trends_of(series([left], "hip_extension", "left") + series([right], "hip_extension", "right")))
+    asym = trends.asymmetries(
+        trends_of(series([left], "hip_extension", "left") + series([right], "hip_extension", "right"))
+    )
     assert np.isnan(asym["lsi"].item())
     assert asym["difference"].item() == abs(left - right)
     assert bool(asym["asymmetric"].item()) is (abs(left - right) >= 13)
@@ -379,7 +402,8 @@ def test_plateau_with_exactly_eight_values_needs_another_improved_rom_series():
     assert one(improved_short)["status"] == "improved"
     assert bool(flags_of(long_flat() + improved_short)["plateau"].item()) is True
     assert bool(flags_of(long_flat())["plateau"].item()) is False  # nothing improved
-    assert bool(flags_of(long_flat(n=7) + improved_short)["plateau"].item()) is False  # no series with 8 weeks
+    # no ROM series with 8 weeks: no plateau, however much improved
+    assert bool(flags_of(long_flat(n=7) + improved_short)["plateau"].item()) is False
 
 
 def test_plateau_compares_the_last_pair_with_the_pair_six_and_seven_back():
@@ -430,7 +454,9 @@ def random_caseload(seed: int, patients: int = 8) -> pd.DataFrame:
             trend = rng.normal(0, 2)
             for w in weeks:
                 for _ in range(int(rng.integers(1, 3))):
-                    value = float(np.clip(round(30 + trend * w + rng.normal(0, 5)), 0, 10 if "pain" in measure else 90))
+                    value = float(
+                        np.clip(round(30 + trend * w + rng.normal(0, 5)), 0, 10 if "pain" in measure else 90)
+                    )
                     rows.append((f"P{p}", day(int(w), int(rng.integers(0, 7))), measure, side, value))
     return frame(rows)
 
@@ -440,7 +466,10 @@ def test_many_patients_at_once_equal_each_patient_alone():
     as_of = day(14, 3)
     weekly, result, flags = trends.trends_for(readings, as_of)
     assert flags[["worsening", "pain_rising", "inactive"]].any().any()  # the sample exercises the flags
-    alone = [trends.trends_for(readings[readings["patient_id"] == p], as_of) for p in sorted(readings["patient_id"].unique())]
+    alone = [
+        trends.trends_for(readings[readings["patient_id"] == p], as_of)
+        for p in sorted(readings["patient_id"].unique())
+    ]
     for i, together in enumerate((weekly, result, flags)):
         assert_frame_equal(together, pd.concat([a[i] for a in alone], ignore_index=True))
 
@@ -462,7 +491,7 @@ def test_shifting_a_series_leaves_change_and_status_unchanged(values, shift, dat
     assert moved["slope_per_week"] == pytest.approx(base["slope_per_week"], nan_ok=True)
 
 
-@FAST
+@settings(max_examples=25, deadline=None)
 @given(seed=st.integers(0, 2**32 - 1))
 def test_row_order_changes_nothing(seed):
     readings = random_caseload(seed % 1000, patients=3)
@@ -473,7 +502,9 @@ def test_row_order_changes_nothing(seed):
 
 
 @FAST
-@given(values=st.lists(st.integers(0, 90), min_size=3, max_size=14), stretch=st.integers(1, 4), data=st.data())
+@given(
+    values=st.lists(st.integers(0, 90), min_size=3, max_size=14), stretch=st.integers(1, 4), data=st.data()
+)
 def test_slope_scales_with_values_and_inversely_with_time(values, stretch, data):
     weeks = sorted(data.draw(st.sets(st.integers(0, 25), min_size=len(values), max_size=len(values))))
     base = one(series(values, weeks=weeks))["slope_per_week"]
