@@ -32,7 +32,9 @@ MENU = {
 actor = ui.current_actor()
 # Patients log on a phone: a narrow column. Therapists scan tables: the full width.
 wide = actor is not None and actor.role != "patient"
-st.set_page_config(page_title="hipdata", page_icon=":material/accessibility_new:", layout="wide" if wide else "centered")
+st.set_page_config(
+    page_title="hipdata", page_icon=":material/accessibility_new:", layout="wide" if wide else "centered"
+)
 if actor is None:
     first_run = not ui.store().has_accounts()
     gate = st.Page(
@@ -42,7 +44,7 @@ if actor is None:
     st.navigation([gate], position="hidden").run()
 else:
     with st.sidebar:
-        st.caption(f"Signed in as {actor.username} ({actor.role})")
+        st.caption(f"Signed in as {ui.md_escape(actor.username)} ({actor.role})")
         if st.button("Sign out", icon=":material/logout:"):
             ui.sign_out()
             st.rerun()

@@ -42,10 +42,12 @@ with st.form(f"checkin-{gen}"):
                     help=f"Allowed {m.valid_min:g} to {m.valid_max:g} {m.unit_label}. MDC {m.mdc:g}.",
                 )
                 if key in errors:
-                    column.error(errors[key])
+                    column.error(ui.md_escape(errors[key]))
 
     st.subheader("Exercises this week")
     programme = store.records(actor, "programme", patient)
+    if len(programme):
+        st.caption("Your programme: " + ui.md_escape(checkin.programme_summary(programme)))
     exercises = st.data_editor(
         checkin.exercise_table(store.records(actor, "exercise_log", patient), programme, day),
         num_rows="dynamic",
@@ -55,7 +57,7 @@ with st.form(f"checkin-{gen}"):
         column_config=ui.exercise_columns(),
     )
     if "exercises" in errors:
-        st.error(errors["exercises"])
+        st.error(ui.md_escape(errors["exercises"]))
 
     st.subheader("How you measured")
     chosen_context = {}
@@ -89,7 +91,7 @@ if submitted:
         st.rerun()
 
 if errors:
-    st.error("Nothing was saved. Fix the fields marked above: " + "; ".join(errors.values()))
+    st.error("Nothing was saved. Fix the fields marked above: " + ui.md_escape("; ".join(errors.values())))
 saved = st.session_state.get("checkin_saved")
 if saved:
     readings, log = saved

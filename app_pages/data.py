@@ -38,7 +38,7 @@ if upload is not None:
             try:
                 result = store.add_readings(actor, readings, dedupe=True)
             except PermissionError as error:
-                st.error(f"Nothing was imported: {error}")
+                st.error(f"Nothing was imported: {ui.md_escape(error)}")
             else:
                 st.success(
                     f"Imported {result.added} readings ({result.skipped} already present, "
@@ -65,7 +65,7 @@ if actor.role != "patient":
                 st.error("Patient ID must not be empty.")
             else:
                 store.add_patient(actor, patient_id, name)
-                st.success(f"Added patient {patient_id}.")
+                st.success(f"Added patient {ui.md_escape(patient_id)}.")
     st.subheader("Demo data")
     if st.button("Load demo data", help="12 synthetic patients over 16 weeks; loading twice adds nothing."):
         from hipdata.demo import load_demo

@@ -43,7 +43,7 @@ with goals_tab:
             try:
                 ui.add_goal(actor, patient, series, target, by)
             except ValueError as error:
-                st.error(str(error))
+                st.error(ui.md_escape(error))
             else:
                 st.rerun()
 

@@ -23,7 +23,7 @@ with st.form("setup"):
             try:
                 ui.store().create_account(None, username.strip(), "admin", auth.hash_password(password))
             except (ValueError, PermissionError) as error:
-                st.error(str(error))
+                st.error(ui.md_escape(error))
             else:
                 st.session_state[ui.TOKEN_KEY] = auth.sign_in(ui.store(), username.strip(), password)
                 st.rerun()

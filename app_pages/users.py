@@ -23,9 +23,9 @@ with st.form("add_user", clear_on_submit=True):
                 actor, username.strip(), role, auth.hash_password(password), patient_id or None, therapist
             )
         except (ValueError, PermissionError) as error:
-            st.error(str(error))
+            st.error(ui.md_escape(error))
         else:
-            st.success(f"Added {role} account {username.strip()}.")
+            st.success(f"Added {role} account {ui.md_escape(username.strip())}.")
 
 st.subheader("Assign a patient to a therapist")
 patients = store.patients(actor)
@@ -34,7 +34,7 @@ with st.form("assign"):
     therapist = st.selectbox("Therapist", store.therapists(actor))
     if st.form_submit_button("Assign") and patient and therapist:
         store.assign(actor, patient, therapist)
-        st.success(f"{patient} is now assigned to {therapist}.")
+        st.success(f"{ui.md_escape(patient)} is now assigned to {ui.md_escape(therapist)}.")
 
 st.subheader("Disable an account or reset a password")
 accounts = list(store.accounts(actor)["username"])
@@ -47,11 +47,11 @@ with st.form("manage"):
             st.error("You cannot disable your own account.")
         else:
             store.disable_account(actor, who)
-            st.success(f"Disabled {who}.")
+            st.success(f"Disabled {ui.md_escape(who)}.")
     if reset.form_submit_button("Reset password") and who:
         try:
             store.set_password(actor, who, auth.hash_password(new_password))
         except auth.AuthError as error:
-            st.error(str(error))
+            st.error(ui.md_escape(error))
         else:
-            st.success(f"Password reset for {who}; any lockout is lifted.")
+            st.success(f"Password reset for {ui.md_escape(who)}; any lockout is lifted.")

@@ -75,6 +75,13 @@ def exercise_table(log: pd.DataFrame, programme: pd.DataFrame, day: date) -> pd.
     return rows.rename(columns=EXERCISE_HEADERS).reset_index(drop=True)
 
 
+def programme_summary(programme: pd.DataFrame) -> str:
+    """The prescribed exercises in one line, e.g. '90/90 hip switch (dynamic): 4x a week, reps per side'."""
+    labels = programme["exercise"].map(lambda e: catalog.EXERCISES[e].label)
+    doses = programme["dose"].fillna("").map(lambda d: f", {d}" if d else "")
+    return "; ".join(labels + ": " + programme["sessions_per_week"].astype(str) + "x a week" + doses)
+
+
 def _is_number(text: str) -> bool:
     try:
         float(text)

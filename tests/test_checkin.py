@@ -99,9 +99,7 @@ def test_bad_values_map_to_their_field_key_and_label():
     )
     by_field = checkin.errors_by_field(error)
     assert set(by_field) == {"hip_flexion:left", "pain_hip:right", "fingertip_to_floor"}
-    assert by_field["hip_flexion:left"].startswith(
-        "Hip flexion, left (°): 200 must be between 0 and 160 deg"
-    )
+    assert by_field["hip_flexion:left"].startswith("Hip flexion, left (°): 200 must be between 0 and 160 deg")
     assert by_field["pain_hip:right"].startswith("Hip pain, right (0-10): 3.5 ")
     assert "whole number" in by_field["pain_hip:right"]
     assert by_field["fingertip_to_floor"].startswith("Forward fold: fingertip-to-floor distance (cm): -31 ")
