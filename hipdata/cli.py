@@ -16,7 +16,7 @@ import pandas as pd
 
 from hipdata import auth
 from hipdata.auth import SYSTEM
-from hipdata.csv_io import read_readings, readings_csv
+from hipdata.csv_io import import_file, readings_csv
 from hipdata.store import AccessDenied, Store
 from hipdata.validate import ValidationError
 
@@ -57,18 +57,15 @@ def main(ctx: click.Context, db: str) -> None:
 @click.pass_context
 def import_(ctx: click.Context, file: Path) -> None:
     """Import a readings CSV, all or nothing. Importing the same file twice adds nothing."""
-    with (
-        open(file, "rb") as handle,
-        click.progressbar(
-            length=100, label="Checking", file=sys.stderr, hidden=file.stat().st_size < 5_000_000
-        ) as bar,
-    ):
+    store = open_store(ctx)
+    steps = click.progressbar(length=1, label=f"Importing {file.name}", file=sys.stderr,
+                              hidden=file.stat().st_size < 5_000_000)  # fmt: skip
+    with steps as bar:
         try:
-            readings = read_readings(handle, progress=lambda f: bar.update(int(f * 100) - bar.pos))
+            result = import_file(store, SYSTEM, file)
         except ValidationError as error:
             fail(f"{file}: nothing imported. {error}")
-    store = open_store(ctx)
-    result = store.add_readings(SYSTEM, readings, dedupe=True)
+        bar.update(1)
     click.echo(
         f"Imported {result.added} readings ({result.skipped} already present, "
         f"{result.patients_created} new patients)."

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Callable
+from pathlib import Path
 from typing import BinaryIO
 
 import pandas as pd
@@ -13,8 +14,8 @@ from hipdata.validate import (
     READING_COLUMNS,
     Problem,
     ValidationError,
-    _header_problems,
     clean_readings,
+    header_problems,
 )
 
 CHUNK_ROWS = 250_000
@@ -31,7 +32,7 @@ def read_readings(source: BinaryIO, progress: Callable[[float], None] | None = N
         header = next(csv.reader([text.readline()]), [])
         text.seek(0)
         if len(set(header)) < len(header):  # pandas would silently rename a repeated column to "name.1"
-            raise ValidationError(_header_problems(header))
+            raise ValidationError(header_problems(header))
         chunks = pd.read_csv(text, dtype=str, keep_default_na=False, chunksize=CHUNK_ROWS)
         for chunk in chunks:
             try:
@@ -65,3 +66,26 @@ def readings_csv(frame: pd.DataFrame) -> bytes:
     )
     # CRLF line ends (RFC 4180) also make the writer quote a bare carriage return inside a note.
     return out.to_csv(index=False, lineterminator="\r\n").encode("utf-8")
+
+
+def read_header(path: Path) -> list[str]:
+    """The header row of a CSV file, or a ValidationError when there is none or it is not UTF-8."""
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as handle:
+            header = next(csv.reader(handle), None)
+    except UnicodeDecodeError:
+        raise ValidationError(
+            [Problem(None, "file", "", "is not UTF-8 text; save it as CSV UTF-8")]
+        ) from None
+    if not header:
+        raise ValidationError([Problem(None, "file", "", "is empty; it needs a header row")])
+    return header
+
+
+def import_file(store, actor, path: Path, today=None):
+    """Import a readings CSV straight from disk: checked and written inside the database, all or nothing."""
+    header = read_header(path)
+    problems = header_problems(header)
+    if problems:
+        raise ValidationError(problems)
+    return store.import_csv(actor, path, header, today)

@@ -63,7 +63,8 @@ def sign_out() -> None:
         store().end_session(token)
 
 
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
+# Emphasis, code, links and images, HTML, tables, strike-through, LaTeX and Streamlit's :icon: and :color[].
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]#|<>~$:])")
 
 
 def md_escape(text: str) -> str:

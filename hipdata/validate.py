@@ -101,7 +101,7 @@ class _Collector:
             raise ValidationError(problems)
 
 
-def _header_problems(columns: list[str]) -> list[Problem]:
+def header_problems(columns: list[str]) -> list[Problem]:
     problems = [
         Problem(
             None, c, "", "required column is missing; the header must name " + ", ".join(REQUIRED_COLUMNS)
@@ -129,7 +129,7 @@ def clean_readings(raw: pd.DataFrame, today: date | None = None, first_row: int 
     Returns the readings typed (date as datetime64, value as float, side '' when the measure has none,
     empty context as None) or raises ValidationError naming every bad row, column, value and what is allowed.
     """
-    header = _header_problems([str(c) for c in raw.columns])
+    header = header_problems([str(c) for c in raw.columns])
     if header:
         raise ValidationError(header)
     today = today or date.today()

@@ -1,0 +1,124 @@
+"""The file importer checks rows inside DuckDB; the form checks them with pandas. Both must give the same answers."""
+
+from __future__ import annotations
+
+import csv
+import itertools
+import random
+from datetime import date
+
+import pandas as pd
+import pytest
+
+from hipdata.auth import SYSTEM
+from hipdata.csv_io import import_file
+from hipdata.store import Store
+from hipdata.validate import READING_COLUMNS, ValidationError, clean_readings
+
+TODAY = date(2026, 3, 1)
+ODD = {
+    "patient_id": ["P1", "", "   ", "x" * 64, "x" * 65, "Zoë 🦵", "'; DROP TABLE readings; --", "<b>x</b>"],
+    "date": [
+        "2026-01-05",
+        "2026-02-30",
+        "2026/01/05",
+        "05-01-2026",
+        "",
+        " 2026-01-06 ",
+        "2026-03-02",
+        "2026-03-01",
+    ],
+    "measure": [
+        "hip_flexion",
+        "pain_low_back",
+        "fingertip_to_floor",
+        "pain_hip",
+        "hip_extension",
+        "nope",
+        "",
+    ],
+    "side": ["left", "right", "", "Left", " left", "both"],
+    "value": [
+        "35",
+        "-12.5",
+        "3.5",
+        "1e2",
+        "+5",
+        "nan",
+        "inf",
+        "1e400",
+        "",
+        "abc",
+        "0",
+        "160",
+        "160.0001",
+        " 7 ",
+        "-40",
+    ],
+    "method": ["", "goniometer", "phone_app", "ruler"],
+    "position": ["", "seated", "upside_down"],
+    "mode": ["", "active", "Active"],
+    "measured_by": ["", "self", "robot"],
+    "note": ["", "a,b", 'say "hi"', "x" * 2001, "line\nbreak"],
+}
+
+
+def rows(n: int, seed: int) -> list[dict[str, str]]:
+    pick = random.Random(seed)
+    return [{column: pick.choice(values) for column, values in ODD.items()} for _ in range(n)]
+
+
+def pandas_answer(raw: list[dict[str, str]]):
+    try:
+        return clean_readings(pd.DataFrame(raw, columns=list(READING_COLUMNS), dtype=str), today=TODAY)
+    except ValidationError as error:
+        return [(p.row, p.column, p.value, p.message) for p in error.problems]
+
+
+def sql_answer(raw: list[dict[str, str]], tmp_path):
+    path = tmp_path / "readings.csv"
+    with open(path, "w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(READING_COLUMNS))
+        writer.writeheader()
+        writer.writerows(raw)
+    store = Store(tmp_path / "rules.duckdb")
+    try:
+        import_file(store, SYSTEM, path, today=TODAY)
+    except ValidationError as error:
+        return [(p.row, p.column, p.value, p.message) for p in error.problems]
+    finally:
+        answer = store.export_readings(SYSTEM)
+        store.close()
+    return answer
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_file_and_form_rules_find_the_same_problems(seed, tmp_path):
+    raw = rows(150, seed)
+    expected, found = pandas_answer(raw), sql_answer(raw, tmp_path)
+    assert isinstance(expected, list) and len(expected) > 50
+    assert found == expected
+
+
+def test_every_odd_value_on_its_own_gets_the_same_verdict(tmp_path):
+    base = {"patient_id": "P1", "date": "2026-01-05", "measure": "hip_flexion", "side": "left", "value": "35",
+            "method": "", "position": "", "mode": "", "measured_by": "", "note": ""}  # fmt: skip
+    raw = [{**base, column: value} for column, values in ODD.items() for value in values]
+    raw += [{**base, "measure": m, "side": s} for m, s in itertools.product(ODD["measure"], ODD["side"])]
+    assert sql_answer(raw, tmp_path) == pandas_answer(raw)
+
+
+def test_clean_rows_are_stored_exactly_as_the_form_would_clean_them(tmp_path):
+    raw = [
+        {"patient_id": " P 1 ", "date": " 2026-01-05 ", "measure": " pain_low_back ", "side": "", "value": " 3 ",
+         "method": " goniometer ", "position": "", "mode": "", "measured_by": "self", "note": " keep  spaces "},
+        {"patient_id": "P2", "date": "2026-01-06", "measure": "hip_extension", "side": "right", "value": "-12.25",
+         "method": "", "position": "prone", "mode": "passive", "measured_by": "", "note": "a,\"b\"\nc"},
+    ]  # fmt: skip
+    expected = pandas_answer(raw)
+    stored = sql_answer(raw, tmp_path)
+    def plain(frame: pd.DataFrame) -> list[list]:
+        out = frame.astype({"date": "datetime64[ns]"}).astype(object)
+        return out.where(out.notna(), None).values.tolist()
+
+    assert plain(stored) == plain(expected)
