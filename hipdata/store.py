@@ -373,7 +373,7 @@ class Store:
         )  # ids follow the input
         with _registered(cur, "incoming_frame", frame):
             cur.execute(
-                f"""CREATE OR REPLACE TEMP TABLE incoming AS
+                """CREATE OR REPLACE TEMP TABLE incoming AS
                     SELECT * REPLACE (date::DATE AS date) FROM incoming_frame"""
             )
         return self._insert_incoming(cur, actor, dedupe, per_row_audit=True)
@@ -394,9 +394,8 @@ class Store:
         first_id = cur.execute("SELECT coalesce(max(id), 0) FROM readings").fetchall()[0][0]
         cur.execute(
             f"""INSERT INTO readings
-                SELECT ? + row_number() OVER (ORDER BY input_order), {", ".join(READING_COLUMNS)}, now(), ?,
-                       NULL, NULL
-                FROM incoming""",
+                SELECT ? + row_number() OVER (), {", ".join(READING_COLUMNS)}, now(), ?, NULL, NULL
+                FROM incoming""",  # incoming is in input order, so ids follow the input
             [first_id, actor.username],
         )
         self._refresh_weekly(cur, "incoming", fresh)
@@ -439,11 +438,17 @@ class Store:
         with self._write() as cur:
             try:
                 # The header was checked against the catalog's column names, so it is safe to spell out here.
+                # Empty fields read as NULL; the rules (like the form's) see them as empty text. Row numbers
+                # follow the file: DuckDB keeps insertion order, and row_number() OVER () streams in order.
                 columns = ", ".join(f"'{c}': 'VARCHAR'" for c in header if c in READING_COLUMNS)
+                text = ", ".join(
+                    f"coalesce({c}, '') AS {c}" if c in header else f"'' AS {c}" for c in READING_COLUMNS
+                )
                 cur.execute(
-                    f"""CREATE OR REPLACE TEMP TABLE raw AS SELECT * FROM read_csv(?, header = true,
-                        all_varchar = true, delim = ',', quote = '"', escape = '"', auto_detect = false,
-                        columns = {{{columns}}}, null_padding = false)""",
+                    f"""CREATE OR REPLACE TEMP TABLE raw AS
+                        SELECT row_number() OVER () + 1 AS row, {text}
+                        FROM read_csv(?, header = true, all_varchar = true, delim = ',', quote = '"', escape = '"',
+                                      auto_detect = false, columns = {{{columns}}}, null_padding = false)""",
                     [str(path)],
                 )
             except duckdb.Error as error:
@@ -453,11 +458,6 @@ class Store:
                 raise ValidationError(
                     [Problem(None, "file", "", f"{reason}: {str(error).splitlines()[0]}")]
                 ) from None
-            # Empty fields read as NULL; the rules (like the form's) see them as empty text.
-            text = ", ".join(
-                f"coalesce({c}, '') AS {c}" if c in header else f"'' AS {c}" for c in READING_COLUMNS
-            )
-            cur.execute(f"CREATE OR REPLACE TEMP TABLE raw AS SELECT row_number() OVER (ORDER BY rowid) + 1 AS row, {text} FROM raw")
             self._check_raw(cur, today)
             cur.execute(
                 """CREATE OR REPLACE TEMP TABLE incoming AS
@@ -531,7 +531,7 @@ class Store:
                     WHERE patient_id IN (SELECT patient_id FROM incoming)
                     GROUP BY ALL)
                 SELECT n.* EXCLUDE (occurrence) FROM numbered n LEFT JOIN stored s ON {same}
-                WHERE n.occurrence > coalesce(s.stored, 0)"""
+                WHERE n.occurrence > coalesce(s.stored, 0) ORDER BY n.input_order"""
         )
 
     def _refresh_weekly(self, cur, changed: str, fresh: bool = False) -> None:

@@ -117,6 +117,7 @@ def test_clean_rows_are_stored_exactly_as_the_form_would_clean_them(tmp_path):
     ]  # fmt: skip
     expected = pandas_answer(raw)
     stored = sql_answer(raw, tmp_path)
+
     def plain(frame: pd.DataFrame) -> list[list]:
         out = frame.astype({"date": "datetime64[ns]"}).astype(object)
         return out.where(out.notna(), None).values.tolist()
