@@ -8,4 +8,4 @@ actor = ui.require_actor()
 st.title("My progress" if actor.role == "patient" else "Progress")
 patient = ui.pick_patient(actor, key="progress-patient")
 if patient is not None:
-    ui.progress_view(actor, patient, goals=ui.store().records(actor, "goals", patient))
+    ui.progress_view(actor, patient)

@@ -27,7 +27,7 @@ progress_tab, goals_tab, notes_tab, programme_tab, lefs_tab, context_tab, report
     ["Progress", "Goals", "Notes", "Programme", "LEFS", "Context", "Report"]
 )
 with progress_tab:
-    ui.progress_view(actor, patient, goals=goals, key="review")
+    ui.progress_view(actor, patient, key="review")
 
 with goals_tab:
     if len(goals):

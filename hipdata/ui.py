@@ -200,40 +200,57 @@ def explainer() -> None:
         st.dataframe(table, hide_index=True, width="stretch")
 
 
-def progress_view(
-    actor: Actor, patient_id: str, goals: pd.DataFrame | None = None, key: str = "progress"
-) -> None:
-    """Summary cards and charts of one patient, one measure group at a time (light on a phone)."""
+@st.cache_data(show_spinner=False, max_entries=256)
+def _progress_figures(
+    path: str, version: int, actor: Actor, patient_id: str, as_of: date, group: str, since, with_goals: bool
+) -> dict:
+    """The charts of one patient and measure group; Plotly figures are slow to build, so they are cached."""
     from hipdata import charts
 
+    del path, version  # cache keys: every write bumps the version
+    result = _cached_progress(db_path(), store().data_version(), actor, as_of, patient_id)
+    readings = store().readings(actor, patient_id)
+    goals = store().records(actor, "goals", patient_id) if with_goals else None
+    figures = {"glance": charts.progress_at_a_glance(result.trends)}
+    if group == "pain":
+        figures["heatmap"] = charts.pain_heatmap(result.weekly)
+    measures = [m for m in result.trends["measure"].unique() if catalog.MEASURES[m].group == group]
+    for measure_id in measures:
+        figures[measure_id] = charts.measure_chart(
+            measure_id, readings, result.weekly, result.trends, goals=goals, since=since
+        )
+    return figures
+
+
+def progress_view(actor: Actor, patient_id: str, with_goals: bool = True, key: str = "progress") -> None:
+    """Summary cards and charts of one patient, one measure group at a time (light on a phone)."""
     as_of = date.today()
     result = cached_progress(actor, as_of, patient_id)
     if result.trends.empty:
         st.info("No readings yet. After your first weekly check-in your progress appears here.")
         explainer()
         return
-    readings = store().readings(actor, patient_id)
     span = st.segmented_control(
         "Show", ["Last 12 weeks", "All weeks"], default="Last 12 weeks", key=f"{key}-span"
     )
     since = pd.Timestamp(as_of) - pd.Timedelta(weeks=12) if span != "All weeks" else None
-    st.plotly_chart(charts.progress_at_a_glance(result.trends), key=f"{key}-glance")
-    groups = {g: label for g, label in catalog.GROUP_LABELS.items()}
-    group = st.segmented_control(
-        "Measures", list(groups), format_func=groups.get, default="rom", key=f"{key}-group"
+    groups = dict(catalog.GROUP_LABELS)
+    group = (
+        st.segmented_control(
+            "Measures", list(groups), format_func=groups.get, default="rom", key=f"{key}-group"
+        )
+        or "rom"
     )
-    group = group or "rom"
+    figures = _progress_figures(
+        db_path(), store().data_version(), actor, patient_id, as_of, group, since, with_goals
+    )
+    st.plotly_chart(figures.pop("glance"), key=f"{key}-glance")
     rows = result.trends[result.trends["measure"].map(lambda m: catalog.MEASURES[m].group) == group]
     columns = st.columns(2)
     for i, row in enumerate(rows.itertuples(index=False)):  # at most 8 cards: display, not analysis
         metric_card(columns[i % 2], row)
-    if group == "pain":
-        st.plotly_chart(charts.pain_heatmap(result.weekly), key=f"{key}-heatmap")
-    for measure_id in rows["measure"].unique():
-        figure = charts.measure_chart(
-            measure_id, readings, result.weekly, result.trends, goals=goals, since=since
-        )
-        st.plotly_chart(figure, key=f"{key}-{measure_id}")
+    for name, figure in figures.items():
+        st.plotly_chart(figure, key=f"{key}-{name}")
     explainer()
 
 
