@@ -71,5 +71,9 @@ if actor.role != "patient":
         from hipdata.demo import load_demo
 
         with st.spinner("Creating demo patients"):
-            load_demo(store, actor)
-        st.success("Demo data loaded.")
+            try:
+                load_demo(store, actor)
+            except PermissionError:
+                st.error("The demo patients already exist and belong to another therapist.")
+            else:
+                st.success("Demo data loaded.")

@@ -285,7 +285,11 @@ def first_steps(actor: Actor) -> None:
         from hipdata.demo import load_demo
 
         with st.spinner("Creating demo patients"):
-            load_demo(store(), actor)
+            try:
+                load_demo(store(), actor)
+            except PermissionError:
+                st.error("The demo patients already exist and belong to another therapist.")
+                return
         st.rerun()
     col2.page_link("app_pages/data.py", label="Go to the Data page", icon=":material/table:")
 

@@ -216,14 +216,17 @@ def test_therapist_reviews_a_patient_and_downloads_an_offline_report(server, pag
     page.get_by_role("button", name="Open review").click()
     settle(page)
     expect(page.get_by_role("heading", name="Patient review")).to_be_visible()
+    page.get_by_role("tab", name="Goals").click()
     page.get_by_role("spinbutton", name="Target value", exact=True).fill("45")
     page.get_by_role("button", name="Add goal").click()
     settle(page)
+    page.get_by_role("tab", name="Notes").click()
     page.get_by_role("textbox", name="Note", exact=True).fill("Good week; progress the band.")
     page.get_by_role("button", name="Add note").click()
     settle(page)
     expect(page.get_by_text("Good week; progress the band.")).to_be_visible()
     shoot(page, "therapist-review")
+    page.get_by_role("tab", name="Report").click()
     with page.expect_download() as info:
         page.get_by_role("button", name="Download report (HTML)").click()
     report = tmp_path / "report.html"

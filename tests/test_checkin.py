@@ -278,12 +278,11 @@ def test_exercise_table_prefers_this_weeks_log_over_the_programme():
     assert len(empty) == 0 and list(empty.columns) == list(checkin.EXERCISE_HEADERS.values())
 
 
-def test_programme_rows_need_sessions_before_saving():
-    # The prefilled programme rows come without sessions: saving them untouched asks for the sessions
-    # (the exercise log stores sessions NOT NULL) instead of failing in the database.
+def test_untouched_programme_rows_are_not_logged_and_filled_ones_are():
+    # The prefilled programme rows come without sessions: left untouched, they mean "not done this week".
     table = checkin.exercise_table(pd.DataFrame(), pd.DataFrame({"exercise": ["foam_rolling"]}), DAY)
-    error = refused({("hip_flexion", "left"): 100.0}, table=table)
-    assert "Exercise row 1, sessions" in checkin.errors_by_field(error)["exercises"]
+    readings, log = submit({("hip_flexion", "left"): 100.0}, table=table)
+    assert len(readings) == 1 and log is None
     _, log = submit({}, table=table.assign(Sessions=[2.0]))
     assert log["sessions"].tolist() == [2]
 
@@ -377,3 +376,12 @@ def test_apply_corrections_respects_access(week_store):
     with pytest.raises(AccessDenied):
         checkin.apply_corrections(week_store, Actor("p1", "patient", "P1"), original, edited, today=TODAY)
     assert values_by_id(week_store)[4] == 80.0
+
+
+def test_prescribed_exercises_left_blank_do_not_block_a_checkin():
+    readings, log = submit(
+        {("hip_flexion", "left"): 100.0},
+        table=exercises({"Exercise": "Foam rolling"}, {"Exercise": "Glute bridge with band"}),
+    )
+    assert readings["value"].tolist() == [100.0]
+    assert log is None  # nothing done, nothing logged
