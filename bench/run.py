@@ -23,7 +23,7 @@ PY = sys.executable
 # Rules 1-4 of CLINICAL_RULES as one hand-written DuckDB query over the raw readings: the floor for `trends`.
 FLOOR_TRENDS_SQL = """
 WITH m(measure, direction, mdc) AS (VALUES {measures}),
-w AS (SELECT patient_id, measure, side, date_trunc('week', date) AS week, median(value) AS v
+w AS (SELECT patient_id, measure, coalesce(side, '') AS side, date_trunc('week', date) AS week, median(value) AS v
       FROM r WHERE date <= DATE '{as_of}' GROUP BY ALL),
 n AS (SELECT *, row_number() OVER s AS i, count(*) OVER s AS weeks FROM w
       WINDOW s AS (PARTITION BY patient_id, measure, side ORDER BY week
