@@ -498,25 +498,35 @@ class Store:
             ],
             ("note", f"length(note) > {NOTE_MAX}", f"'must be at most {NOTE_MAX} characters'"),
         ]  # fmt: skip
-        found = " UNION ALL ".join(
-            f"SELECT row, {i} AS rule, '{column}' AS column_name, {column} AS value, {message} AS message "
-            f"FROM checked WHERE {condition}"
-            for i, (column, condition, message) in enumerate(checks)
+        # One pass computes every rule for every row; the problems are only spelled out when there are any.
+        flags = ", ".join(
+            f"coalesce({condition}, false) AS rule_{i}" for i, (_, condition, _) in enumerate(checks)
         )
-        rows = cur.execute(
-            f"""WITH c(catalog_measure, sided, whole, low, high, range_text) AS (VALUES {measures}),
+        cur.execute(
+            f"""CREATE OR REPLACE TEMP TABLE checked AS
+                WITH c(catalog_measure, sided, whole, low, high, range_text) AS (VALUES {measures}),
                 parsed AS (
                     SELECT *, try_strptime(trim(date), '%Y-%m-%d')::DATE AS day,
                            TRY_CAST(trim(value) AS DOUBLE) AS number FROM raw),
-                checked AS (
+                typed AS (
                     SELECT p.*, c.*, day IS NULL OR NOT regexp_full_match(trim(date), '[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}')
                            AS bad_date, coalesce(isfinite(number), false) AS finite
                     FROM parsed p LEFT JOIN c ON c.catalog_measure = trim(p.measure))
-                SELECT row, column_name, value, message FROM ({found}) ORDER BY row, rule""",
+                SELECT row, range_text, {flags} FROM typed""",
             [today],
-        ).fetchall()
-        if rows:
+        )
+        any_rule = " OR ".join(f"rule_{i}" for i in range(len(checks)))
+        if cur.execute(f"SELECT count(*) FROM checked WHERE {any_rule}").fetchall()[0][0]:
+            found = " UNION ALL ".join(
+                f"SELECT row, {i} AS rule, '{column}' AS column_name, {column} AS value, {message} AS message "
+                f"FROM checked JOIN raw USING (row) WHERE rule_{i}"
+                for i, (column, _, message) in enumerate(checks)
+            )
+            rows = cur.execute(
+                f"SELECT row, column_name, value, message FROM ({found}) ORDER BY row, rule"
+            ).fetchall()
             raise ValidationError([Problem(int(r), c, v, msg) for r, c, v, msg in rows])
+        cur.execute("DROP TABLE checked")
 
     def _drop_already_stored(self, cur) -> None:
         """Keep only the occurrences of each reading beyond those already stored (k - j of them)."""
