@@ -64,8 +64,12 @@ if actor.role != "patient":
             if not patient_id.strip():
                 st.error("Patient ID must not be empty.")
             else:
-                store.add_patient(actor, patient_id, name)
-                st.success(f"Added patient {ui.md_escape(patient_id)}.")
+                try:
+                    store.add_patient(actor, patient_id, name)
+                except (ValueError, PermissionError) as error:
+                    st.error(ui.md_escape(error))
+                else:
+                    st.success(f"Added patient {ui.md_escape(patient_id)}.")
     st.subheader("Demo data")
     if st.button("Load demo data", help="12 synthetic patients over 16 weeks; loading twice adds nothing."):
         from hipdata.demo import load_demo

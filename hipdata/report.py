@@ -76,11 +76,15 @@ def report_html(store: Store, actor: Actor, patient_id: str, as_of: date | None 
     result = progress(store, actor, as_of, patient_id)
     readings = store.readings(actor, patient_id, as_of)
     patient = store.patients(actor).set_index("patient_id").loc[patient_id]
+    # Notes and LEFS about weeks after as_of are left out, so a report for a past day can be reproduced.
+    until = pd.Timestamp(as_of) + pd.Timedelta(days=1)
     goals = store.records(actor, "goals", patient_id)
     notes = store.records(actor, "notes", patient_id)
+    notes = notes[pd.to_datetime(notes["week"]) < until]
     programme = store.records(actor, "programme", patient_id)
     log = store.records(actor, "exercise_log", patient_id)
     scores = store.records(actor, "lefs", patient_id)
+    scores = scores[pd.to_datetime(scores["date"]) < until]
     name = escape(patient_id) + (f" · {escape(patient['display_name'])}" if patient["display_name"] else "")
 
     parts = [f"<h1>Progress report: {name}</h1>", f'<p class="muted">Readings up to {as_of:%d %B %Y}. '
@@ -172,9 +176,11 @@ def report_html(store: Store, actor: Actor, patient_id: str, as_of: date | None 
 
 
 def write_report(store: Store, actor: Actor, patient_id: str, path: Path, as_of: date | None = None) -> Path:
-    """Write the HTML report and, beside it, a CSV of the patient's readings; return the CSV's path."""
+    """Write the HTML report and, beside it, a CSV of the readings it reads (up to as_of); return the CSV's path."""
     path = Path(path)
+    as_of = as_of or date.today()
     path.write_text(report_html(store, actor, patient_id, as_of), encoding="utf-8")
     csv_path = path.with_name(f"{path.stem}-readings.csv")
-    csv_path.write_bytes(readings_csv(store.export_readings(actor, patient_id)))
+    # the readings behind the report: the same as_of cut as the HTML
+    csv_path.write_bytes(readings_csv(store.readings(actor, patient_id, as_of)))
     return csv_path

@@ -87,6 +87,7 @@ MIGRATIONS: tuple[str, ...] = (
 
 # Soft-deletable patient-owned tables that follow the same shape (id, patient_id, ..., deleted_at).
 PATIENT_TABLES = ("readings", "exercise_log", "goals", "notes", "programme", "lefs")
+THERAPIST_TABLES = ("goals", "notes", "programme")  # patients read these but never write them
 DEDUPE_KEY = (
     "patient_id",
     "date",
@@ -282,13 +283,19 @@ class Store:
 
     def add_patient(
         self, actor: Actor, patient_id: str, display_name: str = "", therapist: str | None = None
-    ):
+    ) -> None:
+        """Create a patient record; a therapist's new patient is assigned to them."""
         if not actor.sees_everything and actor.role != "therapist":
             raise AccessDenied("only therapists and admins may add patients")
+        if therapist and therapist != actor.username and not actor.sees_everything:
+            raise AccessDenied("only an admin may assign a patient to another therapist")
         with self._write() as cur:
-            self._create_patients(cur, actor, [patient_id], {patient_id: display_name})
-            if therapist or actor.role == "therapist":
-                self._assign(cur, actor, patient_id, therapist or actor.username)
+            if not self._create_patients(cur, actor, [patient_id], {patient_id: display_name}):
+                if not actor.sees_everything:  # never hand an existing record to whoever names it
+                    raise AccessDenied(f"{actor.username} may not change patient {patient_id}")
+                raise ValueError(f"a patient with id {patient_id!r} already exists")
+            if therapist and actor.sees_everything:
+                self._assign(cur, actor, patient_id, therapist)
 
     def _create_patients(self, cur, actor: Actor, ids: list[str], names: dict[str, str] | None = None) -> int:
         names = names or {}
@@ -656,6 +663,8 @@ class Store:
         """Soft delete: the row stays, marked deleted, and the audit trail records who and when."""
         if table not in PATIENT_TABLES:
             raise ValueError(f"unknown table {table}")
+        if table in THERAPIST_TABLES and actor.role == "patient":
+            raise AccessDenied(f"only therapists may change {table}")
         with self._write() as cur:
             old = self._owned_row(cur, actor, table, row_id)
             cur.execute(f"UPDATE {table} SET deleted_at = now(), deleted_by = ? WHERE id = ?",
@@ -686,7 +695,7 @@ class Store:
     def add_records(self, actor: Actor, table: str, rows: pd.DataFrame) -> None:
         if table not in PATIENT_TABLES or table == "readings":
             raise ValueError(f"unknown table {table}")
-        if table in ("goals", "notes", "programme") and actor.role == "patient":
+        if table in THERAPIST_TABLES and actor.role == "patient":
             raise AccessDenied(f"only therapists may write {table}")
         with self._write() as cur:
             self._insert_owned(cur, actor, table, rows)
@@ -803,7 +812,7 @@ class Store:
                 raise ValueError(f"no account named {username!r}")
             sets = ", ".join(f"{k} = ?" for k in changes)
             cur.execute(f"UPDATE users SET {sets} WHERE username = ?", [*changes.values(), username])
-            if changes.get("disabled"):
+            if changes.get("disabled") or "password_hash" in changes:  # a reset signs everyone out
                 cur.execute("DELETE FROM sessions WHERE username = ?", [username])
             self._audit(cur, actor, "update", "user", username, None, None, audit_new)
 

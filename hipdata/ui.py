@@ -46,7 +46,9 @@ def current_actor() -> Actor | None:
     actor = auth.current_actor(store(), st.session_state.get(TOKEN_KEY))
     if actor is None and st.session_state.get(TOKEN_KEY):
         st.session_state.pop(TOKEN_KEY, None)
-        st.session_state["signed_out_reason"] = "You were signed out after 30 minutes without activity."
+        st.session_state["signed_out_reason"] = (
+            "Your session has ended (after 30 minutes without activity, or a password change). Please sign in again."
+        )
     return actor
 
 
