@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from hipdata import catalog
+from hipdata.validate import READING_COLUMNS
 
 if TYPE_CHECKING:  # only for load_demo's annotations; keeps the generator free of database imports
     from hipdata.auth import Actor
@@ -32,18 +33,6 @@ if TYPE_CHECKING:  # only for load_demo's annotations; keeps the generator free 
 PRESCRIBED_SESSIONS = 4
 COURSES = ("improving", "flat", "worsening", "plateau")
 COURSE_WEIGHTS = (0.40, 0.20, 0.15, 0.25)
-READING_COLUMNS = (
-    "patient_id",
-    "date",
-    "measure",
-    "side",
-    "value",
-    "method",
-    "position",
-    "mode",
-    "measured_by",
-    "note",
-)
 EXERCISE_LOG_COLUMNS = (
     "patient_id",
     "week",

@@ -88,18 +88,7 @@ MIGRATIONS: tuple[str, ...] = (
 # Soft-deletable patient-owned tables that follow the same shape (id, patient_id, ..., deleted_at).
 PATIENT_TABLES = ("readings", "exercise_log", "goals", "notes", "programme", "lefs")
 THERAPIST_TABLES = ("goals", "notes", "programme")  # patients read these but never write them
-DEDUPE_KEY = (
-    "patient_id",
-    "date",
-    "measure",
-    "side",
-    "value",
-    "method",
-    "position",
-    "mode",
-    "measured_by",
-    "note",
-)
+DEDUPE_KEY = READING_COLUMNS  # a reading is the same reading when every column of the CSV is the same
 
 
 class AccessDenied(PermissionError):
