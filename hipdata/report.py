@@ -42,6 +42,11 @@ td.num { text-align: right; font-variant-numeric: tabular-nums; }
 """
 
 
+def _catalog_order(measures: pd.Series) -> pd.Series:
+    """Range of motion first, then field tests, then pain: the order of the catalog."""
+    return measures.map({m: i for i, m in enumerate(catalog.MEASURES)})
+
+
 def _fmt(value, digits: int = 1) -> str:
     return "" if value is None or pd.isna(value) else f"{value:.{digits}f}"
 
@@ -95,13 +100,14 @@ def report_html(store: Store, actor: Actor, patient_id: str, as_of: date | None 
     rows = [
         [
             escape(catalog.MEASURES[r.measure].label + (f" ({r.side})" if r.side else "")),
+            escape(catalog.MEASURES[r.measure].unit_label),
             str(r.weeks), _fmt(r.baseline), _fmt(r.current), _fmt(r.change), _fmt(r.mdc),
             _fmt(r.slope_per_week, 2), f'<span class="{r.status}">{STATUS_TEXT[r.status]}</span>',
         ]
-        for r in result.trends.itertuples()
+        for r in result.trends.sort_values("measure", key=_catalog_order, kind="stable").itertuples()
     ]  # fmt: skip
-    headers = ["Series", "Weeks", "Baseline", "Current", "Change", "MDC", "Slope / week", "Status"]
-    parts.append(_table(headers, rows, numeric={1, 2, 3, 4, 5, 6}) if rows else "<p>No readings yet.</p>")
+    headers = ["Series", "Unit", "Weeks", "Baseline", "Current", "Change", "MDC", "Slope / week", "Status"]
+    parts.append(_table(headers, rows, numeric={2, 3, 4, 5, 6, 7}) if rows else "<p>No readings yet.</p>")
     flags = result.flags
     if len(flags):
         f = flags.iloc[0]
