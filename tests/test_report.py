@@ -302,7 +302,10 @@ def test_as_of_excludes_later_readings(clinic, tmp_path):
     before = report_html(clinic, SYSTEM, PATIENT, AS_OF)
     after = report_html(clinic, SYSTEM, PATIENT, LATER)
     assert "Hip abduction" not in before and "Hip abduction" in after
-    weeks = lambda html: re.search(r"<tr><td>Hip flexion \(left\)</td><td>°</td><td class=\"num\">(\d+)</td>", html)[1]  # noqa: E731
+
+    def weeks(html: str) -> str:
+        return re.search(r"<tr><td>Hip flexion \(left\)</td><td>°</td><td class=\"num\">(\d+)</td>", html)[1]
+
     assert (weeks(before), weeks(after)) == ("6", "7")
     assert "Readings up to 04 March 2026" in before
 
