@@ -30,7 +30,7 @@ st.caption(
 )
 view = table.assign(
     patient=table["patient_id"] + table["display_name"].map(lambda n: f" · {n}" if n else ""),
-    adherence=table["adherence"].clip(upper=1.5),
+    adherence=100 * table["adherence"].clip(upper=1.5),
 )[
     [
         "patient", "badges", "weeks_in_programme", "days_since_checkin", "adherence",
@@ -41,27 +41,36 @@ event = st.dataframe(
     view,
     hide_index=True,
     width="stretch",
+    height=min(38 + 35 * len(view), 38 + 35 * 60),  # a whole caseload of 40 at once, without a scrollbar
     on_select="rerun",
     selection_mode="single-row",
     key="caseload-table",
     column_config={
         "patient": st.column_config.TextColumn("Patient", pinned=True),
         "badges": st.column_config.TextColumn("Flags", width="medium"),
-        "weeks_in_programme": st.column_config.NumberColumn("Weeks", help="Weeks since the first check-in"),
-        "days_since_checkin": st.column_config.NumberColumn("Days since check-in"),
+        "weeks_in_programme": st.column_config.NumberColumn(
+            "Weeks", width="small", help="Weeks since the first check-in"
+        ),
+        "days_since_checkin": st.column_config.NumberColumn(
+            "Days", width="small", help="Days since the last check-in"
+        ),
         "adherence": st.column_config.ProgressColumn(
-            "Adherence (4 wk)", min_value=0, max_value=1, format="percent", help="Sessions done ÷ prescribed"
+            "Adherence", min_value=0, max_value=100, format="%.0f%%", width="small",
+            help="Sessions done ÷ prescribed over the last 4 weeks",
         ),
         "rom_mdc": st.column_config.NumberColumn(
-            "Biggest ROM change (MDCs)", format="%+.1f", help="Improvement ÷ MDC; beyond ±1 is real change"
+            "ROM (MDCs)", format="%+.1f", width="small",
+            help="Biggest change in range of motion or field tests, in MDCs: beyond ±1 is real; + is better",
         ),
-        "rom_series": "ROM series",
-        "pain_mdc": st.column_config.NumberColumn("Biggest pain change (MDCs)", format="%+.1f"),
-        "pain_series": "Pain series",
-        "lefs_latest": st.column_config.NumberColumn("LEFS", format="%d"),
-        "lefs_change": st.column_config.NumberColumn("LEFS change", format="%+d"),
+        "rom_series": st.column_config.TextColumn("ROM series", width="medium"),
+        "pain_mdc": st.column_config.NumberColumn(
+            "Pain (MDCs)", format="%+.1f", width="small", help="Biggest pain change in MDCs; + is better"
+        ),
+        "pain_series": st.column_config.TextColumn("Pain series", width="medium"),
+        "lefs_latest": st.column_config.NumberColumn("LEFS", format="%d", width="small"),
+        "lefs_change": st.column_config.NumberColumn("LEFS Δ", format="%+d", width="small"),
     },
-)
+)  # fmt: skip
 selected = event.selection.rows if event else []
 if selected:
     st.session_state["review_patient"] = table.iloc[selected[0]]["patient_id"]
