@@ -10,6 +10,7 @@ that writes to the same file (or point one of them at another file with --db / H
 
 from __future__ import annotations
 
+import csv
 import json
 import secrets
 import threading
@@ -89,6 +90,21 @@ MIGRATIONS: tuple[str, ...] = (
 PATIENT_TABLES = ("readings", "exercise_log", "goals", "notes", "programme", "lefs")
 THERAPIST_TABLES = ("goals", "notes", "programme")  # patients read these but never write them
 DEDUPE_KEY = READING_COLUMNS  # a reading is the same reading when every column of the CSV is the same
+
+
+_STRUCTURE_MESSAGES = {
+    "INVALID UNICODE": "is not UTF-8 text; save the file as CSV UTF-8",
+    "UNQUOTED VALUE": 'has a quote in the middle of a field; double it ("") or quote the whole field',
+    "INVALID STATE": "has an unterminated quote; close every quoted field",
+}
+
+
+def _structure_problem(line: int, kind: str, text: str | None, message: str, width: int) -> Problem:
+    """A row DuckDB could not split into the header's columns, worded as the form's reader words it."""
+    if kind in ("MISSING COLUMNS", "TOO MANY COLUMNS"):
+        fields = len(next(csv.reader([text or ""]), []))
+        message = f"has {fields} fields; the header has {width}"
+    return Problem(int(line), "row", str(text or "")[:80], _STRUCTURE_MESSAGES.get(kind, message))
 
 
 class AccessDenied(PermissionError):
@@ -440,11 +456,13 @@ class Store:
                 text = ", ".join(
                     f"coalesce({c}, '') AS {c}" if c in header else f"'' AS {c}" for c in READING_COLUMNS
                 )
+                cur.execute("DROP TABLE IF EXISTS reject_errors; DROP TABLE IF EXISTS reject_scans")
                 cur.execute(
                     f"""CREATE OR REPLACE TEMP TABLE raw AS
                         SELECT row_number() OVER () + 1 AS row, {text}
                         FROM read_csv(?, header = true, all_varchar = true, delim = ',', quote = '"', escape = '"',
-                                      auto_detect = false, columns = {{{columns}}}, null_padding = false)""",
+                                      auto_detect = false, columns = {{{columns}}}, null_padding = false,
+                                      store_rejects = true)""",
                     [str(path)],
                 )
             except duckdb.Error as error:
@@ -454,6 +472,7 @@ class Store:
                 raise ValidationError(
                     [Problem(None, "file", "", f"{reason}: {str(error).splitlines()[0]}")]
                 ) from None
+            self._check_structure(cur, len(header))
             self._check_raw(cur, today)
             cur.execute(
                 """CREATE OR REPLACE TEMP TABLE incoming AS
@@ -466,6 +485,15 @@ class Store:
             )
             cur.execute("DROP TABLE raw")
             return self._insert_incoming(cur, actor, dedupe=True, per_row_audit=False)
+
+    def _check_structure(self, cur, width: int) -> None:
+        """Rows DuckDB could not split into the header's columns: each is named, with what is wrong."""
+        rejects = cur.execute(
+            "SELECT line, error_type, csv_line, error_message FROM reject_errors ORDER BY line"
+        ).fetchall()
+        if rejects:  # DuckDB may report one row more than once: name it once
+            by_line = {line: _structure_problem(line, *rest, width) for line, *rest in rejects}
+            raise ValidationError(list(by_line.values()))
 
     def _check_raw(self, cur, today: date) -> None:
         """Every rule of validate.clean_readings as one SQL pass; raise ValidationError listing all problems."""

@@ -123,3 +123,43 @@ def test_clean_rows_are_stored_exactly_as_the_form_would_clean_them(tmp_path):
         return out.where(out.notna(), None).values.tolist()
 
     assert plain(stored) == plain(expected)
+
+
+def write_text(tmp_path, text: str):
+    path = tmp_path / "structure.csv"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def problems_of_both(tmp_path, body: str):
+    from hipdata.csv_io import read_readings
+
+    path = write_text(tmp_path, "patient_id,date,measure,side,value\n" + body)
+    with pytest.raises(ValidationError) as by_form, open(path, "rb") as handle:
+        read_readings(handle)
+    store = Store(tmp_path / "structure.duckdb")
+    with pytest.raises(ValidationError) as by_file:
+        import_file(store, SYSTEM, path, today=TODAY)
+    assert store.export_readings(SYSTEM).empty
+    return by_form.value.problems, by_file.value.problems
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "P1,2026-01-05,hip_flexion,left,30\nP1,2026-01-05,hip_flexion,left,30,extra\n",
+        'P1,2026-01-05,hip_flexion,left,30,"a, quoted, note",x\n',
+    ],
+)
+def test_rows_with_more_fields_than_the_header_are_named_the_same_way(tmp_path, body):
+    by_form, by_file = problems_of_both(tmp_path, body)
+    assert [(p.row, p.column, p.message) for p in by_form] == [(p.row, p.column, p.message) for p in by_file]
+    assert [p.row for p in by_file] == [body.count("\n") + 1] and "the header has 5" in by_file[0].message
+
+
+def test_a_row_with_too_few_fields_is_named_by_both(tmp_path):
+    by_form, by_file = problems_of_both(
+        tmp_path, "P1,2026-01-05,hip_flexion,left,30\nP1,2026-01-05,hip_flexion\n"
+    )
+    assert {p.row for p in by_form} == {p.row for p in by_file} == {3}
+    assert by_file[0].message == "has 3 fields; the header has 5"
