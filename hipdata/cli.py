@@ -58,14 +58,17 @@ def main(ctx: click.Context, db: str) -> None:
 def import_(ctx: click.Context, file: Path) -> None:
     """Import a readings CSV, all or nothing. Importing the same file twice adds nothing."""
     store = open_store(ctx)
-    steps = click.progressbar(length=1, label=f"Importing {file.name}", file=sys.stderr,
-                              hidden=file.stat().st_size < 5_000_000)  # fmt: skip
-    with steps as bar:
+    stages = ["reading", "checking", "writing", "saving"]  # the import's steps, in order
+    bar = click.progressbar(
+        length=len(stages), label=f"Importing {file.name}", file=sys.stderr, hidden=file.stat().st_size < 5_000_000,
+        item_show_func=lambda stage: stage,
+    )  # fmt: skip
+    with bar:
         try:
-            result = import_file(store, SYSTEM, file)
+            result = import_file(store, SYSTEM, file, progress=lambda stage: bar.update(1, stage))
         except ValidationError as error:
             fail(f"{file}: nothing imported. {error}")
-        bar.update(1)
+        bar.update(1, "done")
     click.echo(
         f"Imported {result.added} readings ({result.skipped} already present, "
         f"{result.patients_created} new patients)."

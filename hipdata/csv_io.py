@@ -104,10 +104,10 @@ def read_header(path: Path) -> list[str]:
     return header
 
 
-def import_file(store, actor, path: Path, today=None):
+def import_file(store, actor, path: Path, today=None, progress=lambda stage: None):
     """Import a readings CSV straight from disk: checked and written inside the database, all or nothing."""
     header = read_header(path)
     problems = header_problems(header)
     if problems:
         raise ValidationError(problems)
-    return store.import_csv(actor, path, header, today)
+    return store.import_csv(actor, path, header, today, progress)

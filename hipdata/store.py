@@ -14,7 +14,7 @@ import csv
 import json
 import secrets
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -439,7 +439,12 @@ class Store:
                 self._replace_week_log(cur, actor, patient_id, week, log)
 
     def import_csv(
-        self, actor: Actor, path: str | Path, header: list[str], today: date | None = None
+        self,
+        actor: Actor,
+        path: str | Path,
+        header: list[str],
+        today: date | None = None,
+        progress: Callable[[str], None] = lambda stage: None,
     ) -> ImportResult:
         """Import a readings CSV file all-or-nothing, checked and written inside DuckDB.
 
@@ -472,8 +477,10 @@ class Store:
                 raise ValidationError(
                     [Problem(None, "file", "", f"{reason}: {str(error).splitlines()[0]}")]
                 ) from None
+            progress("checking")
             self._check_structure(cur, len(header))
             self._check_raw(cur, today)
+            progress("writing")
             cur.execute(
                 """CREATE OR REPLACE TEMP TABLE incoming AS
                    SELECT row AS input_order, patient_id, CAST(trim(date) AS DATE) AS date,
@@ -484,7 +491,9 @@ class Store:
                    FROM raw"""
             )
             cur.execute("DROP TABLE raw")
-            return self._insert_incoming(cur, actor, dedupe=True, per_row_audit=False)
+            result = self._insert_incoming(cur, actor, dedupe=True, per_row_audit=False)
+            progress("saving")
+        return result
 
     def _check_structure(self, cur, width: int) -> None:
         """Rows DuckDB could not split into the header's columns: each is named, with what is wrong."""

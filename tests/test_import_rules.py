@@ -163,3 +163,10 @@ def test_a_row_with_too_few_fields_is_named_by_both(tmp_path):
     )
     assert {p.row for p in by_form} == {p.row for p in by_file} == {3}
     assert by_file[0].message == "has 3 fields; the header has 5"
+
+
+def test_a_file_import_reports_its_stages(tmp_path):
+    path = write_text(tmp_path, "patient_id,date,measure,side,value\nP1,2026-01-05,hip_flexion,left,30\n")
+    stages = []
+    result = import_file(Store(tmp_path / "stages.duckdb"), SYSTEM, path, today=TODAY, progress=stages.append)
+    assert stages == ["checking", "writing", "saving"] and result.added == 1
