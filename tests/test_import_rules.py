@@ -170,3 +170,11 @@ def test_a_file_import_reports_its_stages(tmp_path):
     stages = []
     result = import_file(Store(tmp_path / "stages.duckdb"), SYSTEM, path, today=TODAY, progress=stages.append)
     assert stages == ["checking", "writing", "saving"] and result.added == 1
+
+
+def test_the_sample_file_in_data_imports_cleanly(tmp_path):
+    from pathlib import Path
+
+    sample = Path(__file__).parents[1] / "data" / "sample-readings.csv"
+    result = import_file(Store(tmp_path / "sample.duckdb"), SYSTEM, sample)
+    assert result.added == sum(1 for _ in sample.open()) - 1 and result.patients_created == 3
