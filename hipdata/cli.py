@@ -140,6 +140,8 @@ def table_options(f):
 def emit(frame: pd.DataFrame, fmt: str) -> None:
     out = frame.copy()
     for column in out.columns:
+        if isinstance(out[column].dtype, pd.CategoricalDtype):
+            out[column] = out[column].astype(object)
         if pd.api.types.is_datetime64_any_dtype(out[column]):
             out[column] = out[column].dt.strftime("%Y-%m-%d")
     if fmt == "json":

@@ -621,20 +621,40 @@ class Store:
         return self.readings(actor, patient_id).loc[:, list(READING_COLUMNS)]
 
     def weekly(self, actor: Actor, as_of: date, patient_id: str | None = None) -> pd.DataFrame:
-        """Weekly medians: precomputed for whole weeks up to as_of, recomputed for the week holding as_of."""
+        """Weekly medians: precomputed for whole weeks up to as_of, recomputed for the week holding as_of.
+
+        The key columns come back as pandas categoricals (patients as integer codes, measure and side as
+        enums): turning a million DuckDB strings into Python strings would cost more than the query.
+        """
         where, params = self._scope(actor)
-        return self._df(
-            f"""SELECT patient_id, measure, side, week::TIMESTAMP AS week, value, n FROM weekly
-                WHERE week + 6 <= ?::DATE AND {where} AND (?::VARCHAR IS NULL OR patient_id = ?)
-                UNION ALL
-                SELECT patient_id, measure, side, date_trunc('week', date)::TIMESTAMP, median(value),
-                       count(*)::INTEGER
-                FROM readings WHERE deleted_at IS NULL AND date <= ?::DATE
-                  AND date >= date_trunc('week', ?::DATE) AND date_part('isodow', ?::DATE) < 7 AND {where} AND (?::VARCHAR IS NULL OR patient_id = ?)
-                GROUP BY ALL
-                ORDER BY patient_id, measure, side, week""",
-            [as_of, *params, patient_id, patient_id, as_of, as_of, as_of, *params, patient_id, patient_id],
+        cur = self._cursor()
+        ids = [r[0] for r in cur.execute(
+            f"SELECT patient_id FROM patients WHERE {where} AND (?::VARCHAR IS NULL OR patient_id = ?) ORDER BY 1",
+            [*params, patient_id, patient_id],
+        ).fetchall()]  # fmt: skip
+        measures = ", ".join(f"'{m}'" for m in sorted(catalog.MEASURES))  # catalog ids, not user text
+        with _registered(cur, "patient_codes", pd.DataFrame({"patient_id": ids, "code": range(len(ids))})):
+            frame = cur.execute(
+                f"""SELECT code, measure::ENUM({measures}) AS measure, side::ENUM('', 'left', 'right') AS side,
+                           week, value, n
+                    FROM (SELECT patient_id, measure, side, week::TIMESTAMP AS week, value, n FROM weekly
+                          WHERE week + 6 <= ?::DATE
+                          UNION ALL
+                          SELECT patient_id, measure, side, date_trunc('week', date)::TIMESTAMP, median(value),
+                                 count(*)::INTEGER
+                          FROM readings WHERE deleted_at IS NULL AND date <= ?::DATE
+                            AND date >= date_trunc('week', ?::DATE) AND date_part('isodow', ?::DATE) < 7
+                          GROUP BY ALL)
+                    JOIN patient_codes USING (patient_id)
+                    ORDER BY code, measure, side, week""",
+                [as_of, as_of, as_of, as_of],
+            ).df()
+        patients = pd.Categorical.from_codes(
+            frame.pop("code").to_numpy(), categories=pd.Index(ids, dtype=object)
         )
+        return frame.assign(patient_id=patients).loc[
+            :, ["patient_id", "measure", "side", "week", "value", "n"]
+        ]
 
     def last_readings(self, actor: Actor, as_of: date, patient_id: str | None = None) -> pd.DataFrame:
         where, params = self._scope(actor)

@@ -98,13 +98,20 @@ def _series_codes(frame: pd.DataFrame) -> np.ndarray:
 
 
 def _keys(frame: pd.DataFrame) -> pd.DataFrame:
-    """The key columns as plain strings, with a missing side read as '' (a measure without sides)."""
+    """The key columns, with a missing side read as '' (a measure without sides).
+
+    Categorical columns (as the store hands them over) stay categorical here: series keys are turned
+    into strings only once per series, not once per row.
+    """
+
+    def text(column: pd.Series) -> pd.Series:
+        return column if isinstance(column.dtype, pd.CategoricalDtype) else column.astype(str)
+
+    side = frame["side"]
+    if not isinstance(side.dtype, pd.CategoricalDtype):
+        side = side.fillna("")
     return pd.DataFrame(
-        {
-            "patient_id": frame["patient_id"].astype(str),
-            "measure": frame["measure"].astype(str),
-            "side": frame["side"].fillna("").astype(str),
-        },
+        {"patient_id": text(frame["patient_id"]), "measure": text(frame["measure"]), "side": text(side)},
         index=frame.index,
     )
 
@@ -169,7 +176,7 @@ class _Series:
             if np.any((code[1:] == code[:-1]) & (days[1:] == days[:-1])):
                 raise ValueError("weekly must hold at most one row per (patient_id, measure, side, week)")
         self.starts, self.counts = _runs(code)
-        self.keys = keys.iloc[order[self.starts]].reset_index(drop=True)
+        self.keys = keys.iloc[order[self.starts]].astype(str).reset_index(drop=True)
         self.v = weekly["value"].to_numpy(dtype=float)[order]
         self.t = days / 7.0  # weeks; exact whole numbers between Mondays
         self.last = self.starts + self.counts - 1

@@ -507,3 +507,15 @@ def test_demo_loads_once(run_cli):
     again = run_cli("demo", "--patients", "3", "--weeks", "4", "--seed", "1")
     assert again.exit_code == 0 and "Demo data: 0 readings added" in again.stdout
     assert run_cli("demo", "--patients", "0").exit_code == 2
+
+
+def test_table_commands_write_many_patients_as_csv_and_json(run_cli):
+    assert run_cli("demo", "--patients", "4", "--weeks", "6").exit_code == 0
+    for command in ("weekly", "trends", "flags"):
+        for fmt in ("csv", "json"):
+            result = run_cli(command, "--format", fmt)
+            assert result.exit_code == 0, result.stderr
+            assert "P0004" in result.stdout
+    rows = pd.read_csv(io.StringIO(run_cli("trends").stdout), dtype={"side": str}, keep_default_na=False)
+    keys = list(zip(rows["patient_id"], rows["measure"], rows["side"], strict=True))
+    assert keys == sorted(keys)  # sorted by patient, measure, side
