@@ -209,8 +209,7 @@ def _progress_figures(
     """The charts of one patient and measure group; Plotly figures are slow to build, so they are cached."""
     from hipdata import charts
 
-    del path, version  # cache keys: every write bumps the version
-    result = _cached_progress(db_path(), store().data_version(), actor, as_of, patient_id)
+    result = _cached_progress(path, version, actor, as_of, patient_id)  # the same cache key as the page
     readings = store().readings(actor, patient_id)
     goals = store().records(actor, "goals", patient_id) if with_goals else None
     figures = {"glance": charts.progress_at_a_glance(result.trends)}
