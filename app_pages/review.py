@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from hipdata import catalog, charts, checkin, lefs, ui
+from hipdata.csv_io import readings_csv
 from hipdata.goals import goal_status
 from hipdata.report import report_html
 
@@ -17,8 +18,7 @@ if patient is None:
     st.stop()
 today = date.today()
 result = ui.cached_progress(actor, today, patient)
-flags = ui.cached_caseload(actor, today)
-row = flags[flags["patient_id"] == patient]
+row = ui.cached_caseload(actor, today, patient)
 if len(row) and row.iloc[0]["badges"]:
     st.warning("Flags: " + row.iloc[0]["badges"])
 
@@ -108,13 +108,15 @@ with context_tab:
 
 with report_tab:
     st.subheader("Report")
-    html = report_html(store, actor, patient, today)
-    st.download_button(
-        "Download report (HTML)", html, file_name=f"hipdata-report-{patient}.html", mime="text/html"
+    st.download_button(  # built on click: the report inlines plotly.js and draws every chart
+        "Download report (HTML)",
+        lambda: report_html(store, actor, patient, today),
+        file_name=f"hipdata-report-{patient}.html",
+        mime="text/html",
     )
     st.download_button(
         "Download readings (CSV)",
-        ui.readings_csv(store.export_readings(actor, patient)),
+        readings_csv(store.export_readings(actor, patient)),
         file_name=f"hipdata-readings-{patient}.csv",
         mime="text/csv",
     )

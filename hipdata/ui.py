@@ -255,23 +255,29 @@ def progress_view(actor: Actor, patient_id: str, with_goals: bool = True, key: s
     explainer()
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
-def _cached_caseload(path: str, version: int, actor: Actor, as_of: date) -> pd.DataFrame:
+@st.cache_data(show_spinner=False, max_entries=64)
+def _cached_caseload(
+    path: str, version: int, actor: Actor, as_of: date, patient_id: str | None
+) -> pd.DataFrame:
     from hipdata.caseload import caseload
 
     del path, version
     s = store()
+    patients = s.patients(actor)
+    if patient_id is not None:
+        patients = patients[patients["patient_id"] == patient_id]
     return caseload(
-        s.patients(actor),
-        progress(s, actor, as_of),
-        s.records(actor, "exercise_log"),
-        s.records(actor, "programme"),
-        s.records(actor, "lefs"),
+        patients,
+        progress(s, actor, as_of, patient_id),
+        s.records(actor, "exercise_log", patient_id),
+        s.records(actor, "programme", patient_id),
+        s.records(actor, "lefs", patient_id),
     )
 
 
-def cached_caseload(actor: Actor, as_of: date) -> pd.DataFrame:
-    return _cached_caseload(db_path(), store().data_version(), actor, as_of)
+def cached_caseload(actor: Actor, as_of: date, patient_id: str | None = None) -> pd.DataFrame:
+    """The caseload table, or one patient's row of it (as cheap as that patient's own data)."""
+    return _cached_caseload(db_path(), store().data_version(), actor, as_of, patient_id)
 
 
 def first_steps(actor: Actor) -> None:
@@ -293,12 +299,6 @@ def first_steps(actor: Actor) -> None:
                 return
         st.rerun()
     col2.page_link("app_pages/data.py", label="Go to the Data page", icon=":material/table:")
-
-
-def readings_csv(frame: pd.DataFrame) -> bytes:
-    from hipdata.csv_io import readings_csv as to_csv
-
-    return to_csv(frame)
 
 
 def add_goal(actor: Actor, patient_id: str, series: tuple[str, str], target, by) -> None:
