@@ -9,7 +9,7 @@ from datetime import date, timedelta
 
 import pandas as pd
 
-from hipdata import catalog
+from hipdata import catalog, trends
 from hipdata.catalog import Measure
 from hipdata.validate import CONTEXT_COLUMNS, Problem, ValidationError, clean_exercise_log, clean_readings
 
@@ -39,15 +39,14 @@ def field_label(m: Measure, side: str) -> str:
 
 
 def previous_values(history: pd.DataFrame, day: date) -> dict[tuple[str, str], float]:
-    """Each series' weekly median in the latest week before the check-in's week, for reference."""
-    before = history[pd.to_datetime(history["date"]) < pd.Timestamp(monday(day))]
-    if before.empty:
-        return {}
-    week = pd.to_datetime(before["date"]).dt.to_period("W-SUN")
-    latest = before.assign(week=week)
-    latest = latest[latest["week"] == latest.groupby(["measure", "side"])["week"].transform("max")]
-    medians = latest.groupby(["measure", "side"])["value"].median()
-    return {key: float(v) for key, v in medians.items()}
+    """Each series' weekly value (the rules' weekly median) in its latest week before the check-in's week."""
+    one_patient = history.assign(patient_id="")  # the check-in's own history: one patient
+    weekly = trends.weekly_values(one_patient, as_of=monday(day) - timedelta(days=1))
+    latest = weekly.groupby(["measure", "side"]).tail(1)  # weekly_values is in time order within a series
+    return {
+        (m, side): float(v)
+        for m, side, v in zip(latest["measure"], latest["side"], latest["value"], strict=True)
+    }
 
 
 def usual_context(history: pd.DataFrame) -> dict[str, str | None]:
