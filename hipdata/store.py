@@ -304,8 +304,14 @@ class Store:
 
     def _create_patients(self, cur, actor: Actor, ids: list[str], names: dict[str, str] | None = None) -> int:
         names = names or {}
-        existing = {r[0] for r in cur.execute("SELECT patient_id FROM patients").fetchall()}
-        new = [p for p in dict.fromkeys(ids) if p not in existing]
+        wanted = list(dict.fromkeys(ids))
+        existing = {
+            r[0]
+            for r in cur.execute(
+                "SELECT patient_id FROM patients WHERE patient_id IN (SELECT unnest(?::VARCHAR[]))", [wanted]
+            ).fetchall()
+        }
+        new = [p for p in wanted if p not in existing]
         if not new:
             return 0
         cur.execute(
