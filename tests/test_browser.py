@@ -46,45 +46,13 @@ def server(tmp_path_factory):
     cli(db, "users", "add", "ada", "--role", "admin", stdin=PASSWORD)
     for name in ("tess", "tom"):
         cli(db, "users", "add", name, "--role", "therapist", stdin=PASSWORD)
-    cli(
-        db,
-        "users",
-        "add",
-        "pat1",
-        "--role",
-        "patient",
-        "--patient",
-        "P0001",
-        "--therapist",
-        "tess",
-        stdin=PASSWORD,
-    )
-    cli(
-        db,
-        "users",
-        "add",
-        "pat2",
-        "--role",
-        "patient",
-        "--patient",
-        "P0002",
-        "--therapist",
-        "tess",
-        stdin=PASSWORD,
-    )
-    cli(
-        db,
-        "users",
-        "add",
-        "pat4",
-        "--role",
-        "patient",
-        "--patient",
-        "P0004",
-        "--therapist",
-        "tom",
-        stdin=PASSWORD,
-    )
+    for account, patient, therapist in (
+        ("pat1", "P0001", "tess"),
+        ("pat2", "P0002", "tess"),
+        ("pat4", "P0004", "tom"),
+    ):
+        cli(db, "users", "add", account, "--role", "patient", "--patient", patient, "--therapist", therapist,
+            stdin=PASSWORD)  # fmt: skip
     cli(db, "users", "add", "locky", "--role", "patient", "--patient", "P0005", stdin=PASSWORD)
     port = free_port()
     env = {**os.environ, "HIPDATA_DB": str(db)}
