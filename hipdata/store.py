@@ -609,6 +609,16 @@ class Store:
         )
         cur.execute("DROP TABLE touched")
 
+    def _refresh_weeks_of(self, cur, reading_id: int, also_date: date | None = None) -> None:
+        """Recompute the weekly median of one reading's series and week (and of `also_date`'s week)."""
+        cur.execute(
+            "CREATE OR REPLACE TEMP TABLE changed AS SELECT * FROM readings WHERE id = ?", [reading_id]
+        )
+        if also_date is not None:
+            cur.execute("INSERT INTO changed SELECT * REPLACE (?::DATE AS date) FROM changed", [also_date])
+        self._refresh_weekly(cur, "changed")
+        cur.execute("DROP TABLE changed")
+
     def readings(
         self, actor: Actor, patient_id: str | None = None, as_of: date | None = None
     ) -> pd.DataFrame:
@@ -699,14 +709,7 @@ class Store:
                     entered_at = now(), entered_by = ? WHERE id = ?""",
                 [*values, new["date"].date(), actor.username, reading_id],
             )
-            cur.execute(
-                "CREATE OR REPLACE TEMP TABLE changed AS SELECT * FROM readings WHERE id = ?", [reading_id]
-            )
-            cur.execute(
-                "INSERT INTO changed SELECT * REPLACE (?::DATE AS date) FROM changed", [old["date"]]
-            )  # the old week must be recomputed too when the date moved
-            self._refresh_weekly(cur, "changed")
-            cur.execute("DROP TABLE changed")
+            self._refresh_weeks_of(cur, reading_id, old["date"])  # the old week too, when the date moved
             self._audit(cur, actor, "update", "reading", reading_id, old["patient_id"],
                         {k: old[k] for k in (*fields, "date")},
                         {**dict(zip(fields, values, strict=True)), "date": new["date"].date()})  # fmt: skip
@@ -722,11 +725,7 @@ class Store:
             cur.execute(f"UPDATE {table} SET deleted_at = now(), deleted_by = ? WHERE id = ?",
                         [actor.username, row_id])  # fmt: skip
             if table == "readings":
-                cur.execute(
-                    "CREATE OR REPLACE TEMP TABLE changed AS SELECT * FROM readings WHERE id = ?", [row_id]
-                )
-                self._refresh_weekly(cur, "changed")
-                cur.execute("DROP TABLE changed")
+                self._refresh_weeks_of(cur, row_id)
             self._audit(cur, actor, "delete", table, row_id, old["patient_id"], old, None)
 
     # ---- generic patient-owned records (exercise log, goals, notes, programme, LEFS) ------------
