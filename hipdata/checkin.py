@@ -132,14 +132,16 @@ def clean_checkin(
             shown = f"{float(p.value):g}" if p.column == "value" and _is_number(p.value) else p.value
             problems.append(Problem(None, key, p.value, f"{label}: {shown} {p.message}"))
     entered = exercises.rename(columns={v: k for k, v in EXERCISE_HEADERS.items()})
-    # A prescribed exercise listed with nothing filled in was not done this week: it is not an error.
     doses = [c for c in EXERCISE_HEADERS if c != "exercise"]
-    if len(entered):
-        entered = entered[~entered[doses].apply(lambda col: col.map(_blank)).all(axis=1)]
     log = None
     if len(entered):
+        blank = entered.apply(lambda col: col.map(_blank))
+        # A prescribed exercise listed with nothing filled in was not done this week: it is not an error.
+        done = ~blank[doses].all(axis=1)
+        entered = entered[done].astype(object).where(~blank[done], "")
         entered = entered.assign(exercise=entered["exercise"].map(lambda e: _LABEL_TO_EXERCISE.get(e, e)))
-        entered = entered.astype(object).where(~entered.apply(lambda col: col.map(_blank)), "").astype(str)
+        entered = entered.astype(str)
+    if len(entered):
         try:
             log = clean_exercise_log(entered)
         except ValidationError as error:
