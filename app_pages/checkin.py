@@ -5,7 +5,7 @@ from datetime import date
 import streamlit as st
 
 from hipdata import catalog, checkin, ui
-from hipdata.validate import ValidationError
+from hipdata.contract import ValidationError
 
 actor = ui.require_actor()
 store = ui.store()

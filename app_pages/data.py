@@ -5,8 +5,8 @@ import io
 import streamlit as st
 
 from hipdata import ui
+from hipdata.contract import ValidationError
 from hipdata.csv_io import read_readings, readings_csv
-from hipdata.validate import ValidationError
 
 actor = ui.require_actor()
 store = ui.store()

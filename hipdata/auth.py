@@ -8,9 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
+from functools import cache
 
 ROLES = ("patient", "therapist", "admin")
 MAX_FAILED_ATTEMPTS = 5
@@ -19,7 +17,13 @@ IDLE_TIMEOUT = timedelta(minutes=30)
 MIN_PASSWORD_LENGTH = 8
 SIGN_IN_FAILED = "Wrong username or password, or the account is locked or disabled. Try again later."
 
-_hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
+
+@cache
+def _hasher():
+    """argon2id with the library's current recommended parameters, loaded on first use (imports cost 0.1 s)."""
+    from argon2 import PasswordHasher
+
+    return PasswordHasher()
 
 
 @dataclass(frozen=True)
@@ -44,7 +48,7 @@ class AuthError(ValueError):
 
 def hash_password(password: str) -> str:
     check_password_rules(password)
-    return _hasher.hash(password)
+    return _hasher().hash(password)
 
 
 def check_password_rules(password: str) -> None:
@@ -55,13 +59,17 @@ def check_password_rules(password: str) -> None:
 def password_matches(password_hash: str | None, password: str) -> bool:
     if not password_hash:
         return False
+    from argon2.exceptions import InvalidHashError, VerificationError
+
     try:
-        return _hasher.verify(password_hash, password)
+        return _hasher().verify(password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
 
 
-_DUMMY_HASH = _hasher.hash("not-a-real-account-password")
+@cache
+def _dummy_hash() -> str:
+    return _hasher().hash("not-a-real-account-password")
 
 
 def sign_in(store, username: str, password: str, now: datetime | None = None) -> str | None:
@@ -69,11 +77,11 @@ def sign_in(store, username: str, password: str, now: datetime | None = None) ->
     now = now or datetime.now()
     account = store.account(username)
     if account is None:
-        password_matches(_DUMMY_HASH, password)
+        password_matches(_dummy_hash(), password)
         return None
     locked = account["locked_until"] is not None and account["locked_until"] > now
     if account["disabled"] or locked:
-        password_matches(_DUMMY_HASH, password)
+        password_matches(_dummy_hash(), password)
         return None
     if not password_matches(account["password_hash"], password):
         store.record_failed_sign_in(username, MAX_FAILED_ATTEMPTS, now + LOCKOUT)

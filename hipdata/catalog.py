@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cache
+from typing import TYPE_CHECKING
 
-import pandas as pd
+if TYPE_CHECKING:
+    import pandas as pd
 
 SIDES = ("left", "right")
 
@@ -151,6 +153,8 @@ def series_keys() -> list[tuple[str, str]]:
 @cache
 def measures_frame() -> pd.DataFrame:
     """The catalog as one row per measure, for vectorised joins in analysis."""
+    import pandas as pd  # analysis has it loaded already; the import command never needs it
+
     return pd.DataFrame(
         {
             "measure": m.id,

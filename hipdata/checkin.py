@@ -11,7 +11,8 @@ import pandas as pd
 
 from hipdata import catalog, trends
 from hipdata.catalog import Measure
-from hipdata.validate import CONTEXT_COLUMNS, Problem, ValidationError, clean_exercise_log, clean_readings
+from hipdata.contract import CONTEXT_COLUMNS, Problem, ValidationError
+from hipdata.validate import clean_exercise_log, clean_readings
 
 EXERCISE_HEADERS = {
     "exercise": "Exercise",

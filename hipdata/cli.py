@@ -1,5 +1,7 @@
 """The `hipdata` command line: import, export, demo data, trend tables, accounts and reports.
 
+Commands import what they need when they run: `import` checks files inside DuckDB and starts without pandas.
+
 Exit code 0 on success, 2 on bad input with the message on stderr (never a traceback for a user's mistake).
 """
 
@@ -10,15 +12,18 @@ import os
 import sys
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-import pandas as pd
 
 from hipdata import auth
 from hipdata.auth import SYSTEM
-from hipdata.csv_io import import_file, readings_csv
+from hipdata.contract import ValidationError
+from hipdata.file_import import import_file
 from hipdata.store import AccessDenied, Store
-from hipdata.validate import ValidationError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 DEFAULT_DB = "data/hipdata.duckdb"
 
@@ -85,6 +90,8 @@ def export(ctx: click.Context, patient: str | None, output: Path | None) -> None
     """Export readings as CSV, in the same format import reads."""
     store = open_store(ctx)
     require_patient(store, patient)
+    from hipdata.csv_io import readings_csv
+
     frame = store.export_readings(SYSTEM, patient)
     data = readings_csv(frame)
     if output:
@@ -138,6 +145,8 @@ def table_options(f):
 
 
 def emit(frame: pd.DataFrame, fmt: str) -> None:
+    import pandas as pd
+
     out = frame.copy()
     for column in out.columns:
         if isinstance(out[column].dtype, pd.CategoricalDtype):

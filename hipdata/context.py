@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from hipdata.validate import CONTEXT_COLUMNS
+from hipdata.contract import CONTEXT_COLUMNS
 
 
 def context_changes(readings: pd.DataFrame) -> pd.DataFrame:

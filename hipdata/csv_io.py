@@ -6,18 +6,12 @@ import csv
 import io
 import warnings
 from collections.abc import Callable
-from pathlib import Path
 from typing import BinaryIO
 
 import pandas as pd
 
-from hipdata.validate import (
-    READING_COLUMNS,
-    Problem,
-    ValidationError,
-    clean_readings,
-    header_problems,
-)
+from hipdata.contract import READING_COLUMNS, Problem, ValidationError, header_problems
+from hipdata.validate import clean_readings
 
 CHUNK_ROWS = 250_000
 
@@ -88,26 +82,3 @@ def readings_csv(frame: pd.DataFrame) -> bytes:
     )
     # CRLF line ends (RFC 4180) also make the writer quote a bare carriage return inside a note.
     return out.to_csv(index=False, lineterminator="\r\n").encode("utf-8")
-
-
-def read_header(path: Path) -> list[str]:
-    """The header row of a CSV file, or a ValidationError when there is none or it is not UTF-8."""
-    try:
-        with open(path, encoding="utf-8-sig", newline="") as handle:
-            header = next(csv.reader(handle), None)
-    except UnicodeDecodeError:
-        raise ValidationError(
-            [Problem(None, "file", "", "is not UTF-8 text; save it as CSV UTF-8")]
-        ) from None
-    if not header:
-        raise ValidationError([Problem(None, "file", "", "is empty; it needs a header row")])
-    return header
-
-
-def import_file(store, actor, path: Path, today=None, progress=lambda stage: None):
-    """Import a readings CSV straight from disk: checked and written inside the database, all or nothing."""
-    header = read_header(path)
-    problems = header_problems(header)
-    if problems:
-        raise ValidationError(problems)
-    return store.import_csv(actor, path, header, today, progress)

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from hipdata import catalog
-from hipdata.validate import READING_COLUMNS
+from hipdata.contract import READING_COLUMNS
 
 if TYPE_CHECKING:  # only for load_demo's annotations; keeps the generator free of database imports
     from hipdata.auth import Actor

@@ -19,13 +19,26 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
-import pandas as pd
 
 from hipdata import catalog
 from hipdata.auth import ROLES, Actor
-from hipdata.validate import NOTE_MAX, PATIENT_ID_MAX, READING_COLUMNS, Problem, ValidationError
+from hipdata.contract import (
+    CONTEXT_COLUMNS,
+    EARLIEST_DATE,
+    NOTE_MAX,
+    PATIENT_ID_MAX,
+    READING_COLUMNS,
+    Problem,
+    ValidationError,
+)
+
+if (
+    TYPE_CHECKING
+):  # the store hands out DataFrames (DuckDB builds them); it imports pandas only to build its own
+    import pandas as pd
 
 # Each migration runs once, in order, inside one transaction; an older file upgrades itself when opened.
 MIGRATIONS: tuple[str, ...] = (
@@ -42,7 +55,6 @@ MIGRATIONS: tuple[str, ...] = (
         method VARCHAR, position VARCHAR, mode VARCHAR, measured_by VARCHAR, note VARCHAR,
         entered_at TIMESTAMP NOT NULL, entered_by VARCHAR NOT NULL,
         deleted_at TIMESTAMP, deleted_by VARCHAR);
-    -- Weekly medians kept up to date at write time, so analysis never rescans raw readings.
     CREATE TABLE weekly (
         patient_id VARCHAR NOT NULL, measure VARCHAR NOT NULL, side VARCHAR NOT NULL, week DATE NOT NULL,
         value DOUBLE NOT NULL, n INTEGER NOT NULL);
@@ -84,11 +96,39 @@ MIGRATIONS: tuple[str, ...] = (
         total INTEGER NOT NULL, entered_at TIMESTAMP NOT NULL, entered_by VARCHAR NOT NULL,
         deleted_at TIMESTAMP, deleted_by VARCHAR);
     """,
+    # 4: catalog ids stored as enums (smaller, and faster to write and to group by); the weekly medians are
+    # computed when read, from the readings themselves. With one check-in a week the `weekly` table held as
+    # many rows as `readings`: keeping it up to date cost a bulk import more than reading the file.
+    """
+    CREATE TYPE measure_id AS ENUM ('figure_four', 'fingertip_to_floor', 'hip_abduction', 'hip_adduction',
+        'hip_extension', 'hip_external_rotation', 'hip_flexion', 'hip_internal_rotation', 'pain_ankle_foot',
+        'pain_hip', 'pain_knee', 'pain_low_back');
+    CREATE TYPE side_id AS ENUM ('', 'left', 'right');
+    CREATE TYPE method_id AS ENUM ('goniometer', 'inclinometer', 'phone_app', 'tape_measure', 'visual_estimate');
+    CREATE TYPE position_id AS ENUM ('prone', 'seated', 'side_lying', 'standing', 'supine');
+    CREATE TYPE mode_id AS ENUM ('active', 'passive');
+    CREATE TYPE measured_by_id AS ENUM ('self', 'therapist');
+    ALTER TABLE readings ALTER measure TYPE measure_id;
+    ALTER TABLE readings ALTER side TYPE side_id;
+    ALTER TABLE readings ALTER method TYPE method_id;
+    ALTER TABLE readings ALTER position TYPE position_id;
+    ALTER TABLE readings ALTER mode TYPE mode_id;
+    ALTER TABLE readings ALTER measured_by TYPE measured_by_id;
+    DROP TABLE weekly;
+    """,
 )
+# The enum types of migration 4, by reading column, each in alphabetical order (so enums sort as the ids do);
+# a test holds them to the catalog.
+ENUM_TYPES = {"measure": "measure_id", "side": "side_id", **{c: f"{c}_id" for c in CONTEXT_COLUMNS}}
 
 # Soft-deletable patient-owned tables that follow the same shape (id, patient_id, ..., deleted_at).
 PATIENT_TABLES = ("readings", "exercise_log", "goals", "notes", "programme", "lefs")
 THERAPIST_TABLES = ("goals", "notes", "programme")  # patients read these but never write them
+# The text rows of a file with their spreadsheet row numbers (the header is row 1): `raw` keeps the file's
+# order, so rowid 0 is row 2.
+RAW_ROWS = "(SELECT rowid + 2 AS row, * FROM raw)"
+# The reading columns with the enums as text, as the pages and files use them.
+_AS_TEXT = ", ".join(f"{c}::VARCHAR AS {c}" if c in ENUM_TYPES else c for c in READING_COLUMNS)
 DEDUPE_KEY = READING_COLUMNS  # a reading is the same reading when every column of the CSV is the same
 
 
@@ -127,6 +167,20 @@ def _registered(cur, name: str, frame: pd.DataFrame) -> Iterator[None]:
     finally:
         with suppress(duckdb.Error):  # an aborted transaction refuses this too; its own error is what matters
             cur.unregister(name)
+
+
+CATALOG_COLUMNS = "(catalog_measure, sided, whole, low, high, range_text)"
+# A number as the rules read one: DuckDB alone would also read digit separators (1_000), which pandas does not.
+NUMBER = "CASE WHEN NOT contains({0}, '_') THEN TRY_CAST(trim({0}) AS DOUBLE) END"
+
+
+def _catalog_rows() -> str:
+    """Each measure's rules as rows of an inline SQL table (12 rows), in CATALOG_COLUMNS."""
+    return ", ".join(
+        f"('{m.id}', {m.sided}, {m.whole_numbers}, {float(m.valid_min)!r}, {float(m.valid_max)!r}, "
+        f"'must be between {float(m.valid_min):g} and {float(m.valid_max):g} {m.unit}')"
+        for m in catalog.MEASURES.values()
+    )
 
 
 def _first(result) -> tuple | None:
@@ -386,10 +440,7 @@ class Store:
             return self._add_readings(cur, actor, clean, dedupe)
 
     def _add_readings(self, cur, actor: Actor, clean: pd.DataFrame, dedupe: bool) -> ImportResult:
-        frame = clean.loc[:, list(READING_COLUMNS)].assign(
-            input_order=range(len(clean))
-        )  # ids follow the input
-        with _registered(cur, "incoming_frame", frame):
+        with _registered(cur, "incoming_frame", clean.loc[:, list(READING_COLUMNS)]):
             cur.execute(
                 """CREATE OR REPLACE TEMP TABLE incoming AS
                     SELECT * REPLACE (date::DATE AS date) FROM incoming_frame"""
@@ -397,26 +448,26 @@ class Store:
         return self._insert_incoming(cur, actor, dedupe, per_row_audit=True)
 
     def _insert_incoming(self, cur, actor: Actor, dedupe: bool, per_row_audit: bool) -> ImportResult:
-        """Write the temp table `incoming` (input_order + the reading columns) as new readings."""
+        """Write the temp table `incoming` (the reading columns, in input order) as new readings.
+
+        Ids follow the input: `incoming` is always a newly made table in input order, so its rowids rise
+        with the input (DuckDB numbers rows made inside a transaction from a large offset, hence `- first`).
+        """
         ids = [r[0] for r in cur.execute("SELECT DISTINCT patient_id FROM incoming").fetchall()]
         missing = self._require(cur, actor, ids, may_create=True)
         created = self._create_patients(cur, actor, missing)
         total = cur.execute("SELECT count(*) FROM incoming").fetchall()[0][0]
-        # Patients with no readings yet (a first import) need neither the duplicate count nor a weekly merge.
-        fresh = not cur.execute(
-            "SELECT count(*) FROM readings WHERE patient_id IN (SELECT patient_id FROM incoming)"
-        ).fetchall()[0][0]
-        if dedupe and not fresh:
+        if dedupe and len(missing) < len(ids):  # patients created just now have nothing stored to match
             self._drop_already_stored(cur)
         added = cur.execute("SELECT count(*) FROM incoming").fetchall()[0][0]
         first_id = cur.execute("SELECT coalesce(max(id), 0) FROM readings").fetchall()[0][0]
         cur.execute(
             f"""INSERT INTO readings
-                SELECT ? + row_number() OVER (), {", ".join(READING_COLUMNS)}, now(), ?, NULL, NULL
-                FROM incoming""",  # incoming is in input order, so ids follow the input
+                SELECT ? + rowid - first + 1, {", ".join(READING_COLUMNS)}, now(), ?, NULL, NULL
+                FROM incoming, (SELECT min(rowid) AS first FROM incoming)""",
             [first_id, actor.username],
         )
-        self._refresh_weekly(cur, "incoming", fresh)
+        last_id = cur.execute("SELECT coalesce(max(id), 0) FROM readings").fetchall()[0][0]
         if per_row_audit:
             new_rows = f"(SELECT * EXCLUDE (deleted_at, deleted_by) FROM readings WHERE id > {int(first_id)})"
             self._audit_each(cur, actor, "reading", new_rows, "id")
@@ -424,7 +475,7 @@ class Store:
             summary = {
                 "readings": added,
                 "first_id": first_id + 1,
-                "last_id": first_id + added,
+                "last_id": last_id,
                 "skipped": total - added,
             }
             self._audit(cur, actor, "import", "readings", None, None, None, summary)
@@ -454,52 +505,111 @@ class Store:
     ) -> ImportResult:
         """Import a readings CSV file all-or-nothing, checked and written inside DuckDB.
 
-        The rules and messages are those of validate.clean_readings (tests hold the two to the same
-        answers); running them as SQL keeps a 2-million-row import close to the cost of reading the file.
+        A well-formed file is read once, with DuckDB typing every cell as it goes (catalog ids as enums,
+        values as numbers), and the remaining rules run on the typed rows. A file with anything else (a
+        stray space, a typo, a broken row) is read again as text: there every rule of
+        validate.clean_readings runs (tests hold the two to the same answers) and every problem is named.
+        The reading happens before the transaction, into temporary tables only: a file DuckDB cannot read
+        must not abort the transaction the text pass still needs.
         """
         today = today or date.today()
-        with self._write() as cur:
-            try:
-                # The header was checked against the catalog's column names, so it is safe to spell out here.
-                # Empty fields read as NULL; the rules (like the form's) see them as empty text. Row numbers
-                # follow the file: DuckDB keeps insertion order, and row_number() OVER () streams in order.
-                columns = ", ".join(f"'{c}': 'VARCHAR'" for c in header if c in READING_COLUMNS)
-                text = ", ".join(
-                    f"coalesce({c}, '') AS {c}" if c in header else f"'' AS {c}" for c in READING_COLUMNS
-                )
-                cur.execute("DROP TABLE IF EXISTS reject_errors; DROP TABLE IF EXISTS reject_scans")
-                cur.execute(
-                    f"""CREATE OR REPLACE TEMP TABLE raw AS
-                        SELECT row_number() OVER () + 1 AS row, {text}
-                        FROM read_csv(?, header = true, all_varchar = true, delim = ',', quote = '"', escape = '"',
-                                      auto_detect = false, columns = {{{columns}}}, null_padding = false,
-                                      store_rejects = true)""",
-                    [str(path)],
-                )
-            except duckdb.Error as error:
-                reason = (
-                    "is not UTF-8 text" if "unicode" in str(error).lower() else "is not a readable CSV file"
-                )
-                raise ValidationError(
-                    [Problem(None, "file", "", f"{reason}: {str(error).splitlines()[0]}")]
-                ) from None
-            progress("checking")
+        cur = self._cursor()
+        if not self._read_typed(cur, path, header, today):
+            self._read_text(cur, path, header)
             self._check_structure(cur, len(header))
             self._check_raw(cur, today)
+            self._type_text(cur)
+        progress("checking")
+        with self._write() as cur:
             progress("writing")
-            cur.execute(
-                """CREATE OR REPLACE TEMP TABLE incoming AS
-                   SELECT row AS input_order, patient_id, CAST(trim(date) AS DATE) AS date,
-                          trim(measure) AS measure, trim(side) AS side, CAST(trim(value) AS DOUBLE) AS value,
-                          nullif(trim(method), '') AS method, nullif(trim(position), '') AS position,
-                          nullif(trim(mode), '') AS mode, nullif(trim(measured_by), '') AS measured_by,
-                          nullif(note, '') AS note
-                   FROM raw"""
-            )
-            cur.execute("DROP TABLE raw")
             result = self._insert_incoming(cur, actor, dedupe=True, per_row_audit=False)
             progress("saving")
         return result
+
+    @staticmethod
+    def _read_csv(columns: dict[str, str], **options) -> str:
+        """read_csv of exactly the CSV contract (no guessing), with the rows it cannot read set aside."""
+        spec = ", ".join(f"'{c}': '{t}'" for c, t in columns.items())
+        extra = "".join(f", {k} = {v}" for k, v in options.items())
+        return f"""read_csv(?, header = true, delim = ',', quote = '"', escape = '"', auto_detect = false,
+                            columns = {{{spec}}}, null_padding = false, store_rejects = true{extra})"""
+
+    def _read_typed(self, cur, path: str | Path, header: list[str], today: date) -> bool:
+        """Read the file into `incoming`, typed by DuckDB; True when every cell was taken and every row passes.
+
+        The header was checked against the catalog's column names, so it is safe to spell out here.
+        """
+        types = {
+            "patient_id": "VARCHAR",
+            "date": "VARCHAR",
+            "value": "VARCHAR",
+            "note": "VARCHAR",
+            **ENUM_TYPES,
+        }
+        cells = {c: c if c in header else "NULL" for c in READING_COLUMNS}
+        try:
+            cur.execute("DROP TABLE IF EXISTS reject_errors; DROP TABLE IF EXISTS reject_scans")
+            cur.execute(
+                f"""CREATE OR REPLACE TEMP TABLE incoming AS
+                    SELECT patient_id, TRY_CAST(date AS DATE) AS date, measure,
+                           coalesce(side, ''::side_id) AS side, {NUMBER.format("value")} AS value, {cells["method"]}::method_id AS method,
+                           {cells["position"]}::position_id AS position, {cells["mode"]}::mode_id AS mode,
+                           {cells["measured_by"]}::measured_by_id AS measured_by, nullif({cells["note"]}, '') AS note,
+                           date AS date_text
+                    FROM {self._read_csv({c: types[c] for c in header})}""",
+                [str(path)],
+            )
+        except duckdb.Error:
+            return False  # the text pass says what is wrong
+        if cur.execute("SELECT count(*) FROM reject_errors").fetchall()[0][0]:
+            return False
+        # The rules of _check_raw, for cells DuckDB has already typed: the date must read back exactly as
+        # written (YYYY-MM-DD, no spaces), the measure's side, range and whole numbers, the lengths.
+        failing = cur.execute(
+            f"""WITH c{CATALOG_COLUMNS} AS (VALUES {_catalog_rows()})
+                SELECT count(*) FROM incoming i LEFT JOIN c ON c.catalog_measure = i.measure::VARCHAR
+                WHERE NOT coalesce(
+                    trim(patient_id) <> '' AND length(patient_id) <= {PATIENT_ID_MAX}
+                    AND date::VARCHAR = date_text AND date >= DATE '{EARLIEST_DATE}' AND date <= ?::DATE
+                    AND (side <> '') = sided AND isfinite(value) AND value BETWEEN low AND high
+                    AND (NOT whole OR value = round(value)) AND coalesce(length(note), 0) <= {NOTE_MAX},
+                    false)""",
+            [today],
+        ).fetchall()[0][0]
+        if failing:
+            return False
+        cur.execute("ALTER TABLE incoming DROP COLUMN date_text")
+        return True
+
+    def _read_text(self, cur, path: str | Path, header: list[str]) -> None:
+        """Read the file into `raw` as text, one column per CSV column; empty fields as empty text."""
+        text = ", ".join(
+            f"coalesce({c}, '') AS {c}" if c in header else f"'' AS {c}" for c in READING_COLUMNS
+        )
+        try:
+            cur.execute("DROP TABLE IF EXISTS reject_errors; DROP TABLE IF EXISTS reject_scans")
+            cur.execute(
+                f"""CREATE OR REPLACE TEMP TABLE raw AS
+                    SELECT {text} FROM {self._read_csv(dict.fromkeys(header, "VARCHAR"), all_varchar="true")}""",
+                [str(path)],
+            )
+        except duckdb.Error as error:
+            reason = "is not UTF-8 text" if "unicode" in str(error).lower() else "is not a readable CSV file"
+            raise ValidationError(
+                [Problem(None, "file", "", f"{reason}: {str(error).splitlines()[0]}")]
+            ) from None
+
+    def _type_text(self, cur) -> None:
+        """The checked text rows of `raw` as `incoming`, typed and trimmed as validate.clean_readings does."""
+        context = ", ".join(f"nullif(trim({c}), '')::{c}_id AS {c}" for c in CONTEXT_COLUMNS)
+        cur.execute(
+            f"""CREATE OR REPLACE TEMP TABLE incoming AS
+                SELECT patient_id, CAST(trim(date) AS DATE) AS date, trim(measure)::measure_id AS measure,
+                       trim(side)::side_id AS side, CAST(trim(value) AS DOUBLE) AS value, {context},
+                       nullif(note, '') AS note
+                FROM raw ORDER BY rowid"""
+        )
+        cur.execute("DROP TABLE raw")
 
     def _check_structure(self, cur, width: int) -> None:
         """Rows DuckDB could not split into the header's columns: each is named, with what is wrong."""
@@ -512,17 +622,12 @@ class Store:
 
     def _check_raw(self, cur, today: date) -> None:
         """Every rule of validate.clean_readings as one SQL pass; raise ValidationError listing all problems."""
-        m = catalog.measures_frame()
-        measures = ", ".join(
-            f"('{r.measure}', {r.sided}, {r.whole_numbers}, {r.valid_min!r}, {r.valid_max!r}, "
-            f"'must be between {r.valid_min:g} and {r.valid_max:g} {r.unit}')"
-            for r in m.itertuples()
-        )  # the catalog as a tiny inline table: 12 rows
-        unknown = "unknown measure; allowed: " + ", ".join(m["measure"])
+        unknown = "unknown measure; allowed: " + ", ".join(catalog.MEASURES)
         checks = [
             ("patient_id", "trim(patient_id) = ''", "'must not be empty'"),
             ("patient_id", f"length(patient_id) > {PATIENT_ID_MAX}", f"'must be at most {PATIENT_ID_MAX} characters'"),
             ("date", "bad_date", "'must be a calendar date written YYYY-MM-DD'"),
+            ("date", f"NOT bad_date AND day < DATE '{EARLIEST_DATE}'", f"'must not be before {EARLIEST_DATE}'"),
             ("date", "NOT bad_date AND day > ?::DATE", f"'must not be in the future (today is {today})'"),
             ("measure", "catalog_measure IS NULL", f"'{unknown}'"),
             ("side", "sided AND trim(side) NOT IN ('left', 'right')", "'this measure needs side left or right'"),
@@ -543,10 +648,10 @@ class Store:
         )
         cur.execute(
             f"""CREATE OR REPLACE TEMP TABLE checked AS
-                WITH c(catalog_measure, sided, whole, low, high, range_text) AS (VALUES {measures}),
+                WITH c{CATALOG_COLUMNS} AS (VALUES {_catalog_rows()}),
                 parsed AS (
                     SELECT *, try_strptime(trim(date), '%Y-%m-%d')::DATE AS day,
-                           TRY_CAST(trim(value) AS DOUBLE) AS number FROM raw),
+                           {NUMBER.format("value")} AS number FROM {RAW_ROWS}),
                 typed AS (
                     SELECT p.*, c.*, day IS NULL OR NOT regexp_full_match(trim(date), '[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}')
                            AS bad_date, coalesce(isfinite(number), false) AS finite
@@ -558,7 +663,7 @@ class Store:
         if cur.execute(f"SELECT count(*) FROM checked WHERE {any_rule}").fetchall()[0][0]:
             found = " UNION ALL ".join(
                 f"SELECT row, {i} AS rule, '{column}' AS column_name, {column} AS value, {message} AS message "
-                f"FROM checked JOIN raw USING (row) WHERE rule_{i}"
+                f"FROM checked JOIN {RAW_ROWS} USING (row) WHERE rule_{i}"
                 for i, (column, _, message) in enumerate(checks)
             )
             rows = cur.execute(
@@ -574,50 +679,15 @@ class Store:
         cur.execute(
             f"""CREATE OR REPLACE TEMP TABLE incoming AS
                 WITH numbered AS (
-                    SELECT *, row_number() OVER (PARTITION BY {key}) AS occurrence FROM incoming),
+                    SELECT *, rowid AS input_order, row_number() OVER (PARTITION BY {key}) AS occurrence
+                    FROM incoming),
                 stored AS (
                     SELECT {key}, count(*) AS stored FROM readings
                     WHERE patient_id IN (SELECT patient_id FROM incoming)
                     GROUP BY ALL)
-                SELECT n.* EXCLUDE (occurrence) FROM numbered n LEFT JOIN stored s ON {same}
+                SELECT n.* EXCLUDE (input_order, occurrence) FROM numbered n LEFT JOIN stored s ON {same}
                 WHERE n.occurrence > coalesce(s.stored, 0) ORDER BY n.input_order"""
         )
-
-    def _refresh_weekly(self, cur, changed: str, fresh: bool = False) -> None:
-        """Recompute the weekly medians of every (patient, measure, side, week) touched by `changed`.
-
-        fresh: those series had no readings before, so their weeks come straight from `changed`.
-        """
-        if fresh:
-            cur.execute(
-                f"""INSERT INTO weekly
-                    SELECT patient_id, measure, side, date_trunc('week', date)::DATE, median(value), count(*)::INTEGER
-                    FROM {changed} GROUP BY ALL"""
-            )
-            return
-        cur.execute(
-            f"""CREATE OR REPLACE TEMP TABLE touched AS
-                SELECT DISTINCT patient_id, measure, side, date_trunc('week', date)::DATE AS week FROM {changed}"""
-        )
-        cur.execute("DELETE FROM weekly WHERE (patient_id, measure, side, week) IN (SELECT * FROM touched)")
-        cur.execute(
-            """INSERT INTO weekly
-               SELECT r.patient_id, r.measure, r.side, t.week, median(r.value), count(*)::INTEGER
-               FROM readings r JOIN touched t ON r.patient_id = t.patient_id AND r.measure = t.measure
-                    AND r.side = t.side AND date_trunc('week', r.date)::DATE = t.week
-               WHERE r.deleted_at IS NULL GROUP BY ALL"""
-        )
-        cur.execute("DROP TABLE touched")
-
-    def _refresh_weeks_of(self, cur, reading_id: int, also_date: date | None = None) -> None:
-        """Recompute the weekly median of one reading's series and week (and of `also_date`'s week)."""
-        cur.execute(
-            "CREATE OR REPLACE TEMP TABLE changed AS SELECT * FROM readings WHERE id = ?", [reading_id]
-        )
-        if also_date is not None:
-            cur.execute("INSERT INTO changed SELECT * REPLACE (?::DATE AS date) FROM changed", [also_date])
-        self._refresh_weekly(cur, "changed")
-        cur.execute("DROP TABLE changed")
 
     def readings(
         self, actor: Actor, patient_id: str | None = None, as_of: date | None = None
@@ -625,7 +695,7 @@ class Store:
         """Live readings the actor may see, oldest first, with their ids and who entered them."""
         where, params = self._scope(actor)
         return self._df(
-            f"""SELECT id, {", ".join(READING_COLUMNS)}, entered_at, entered_by FROM readings
+            f"""SELECT id, {_AS_TEXT}, entered_at, entered_by FROM readings
                 WHERE deleted_at IS NULL AND {where} AND (?::VARCHAR IS NULL OR patient_id = ?)
                   AND (?::DATE IS NULL OR date <= ?)
                 ORDER BY patient_id, date, measure, side, id""",
@@ -637,33 +707,27 @@ class Store:
         return self.readings(actor, patient_id).loc[:, list(READING_COLUMNS)]
 
     def weekly(self, actor: Actor, as_of: date, patient_id: str | None = None) -> pd.DataFrame:
-        """Weekly medians: precomputed for whole weeks up to as_of, recomputed for the week holding as_of.
+        """Weekly medians of the live readings on or before as_of, sorted by series and week.
 
         The key columns come back as pandas categoricals (patients as integer codes, measure and side as
         enums): turning a million DuckDB strings into Python strings would cost more than the query.
         """
+        import pandas as pd
+
         where, params = self._scope(actor)
         cur = self._cursor()
         ids = [r[0] for r in cur.execute(
             f"SELECT patient_id FROM patients WHERE {where} AND (?::VARCHAR IS NULL OR patient_id = ?) ORDER BY 1",
             [*params, patient_id, patient_id],
         ).fetchall()]  # fmt: skip
-        measures = ", ".join(f"'{m}'" for m in sorted(catalog.MEASURES))  # catalog ids, not user text
         with _registered(cur, "patient_codes", pd.DataFrame({"patient_id": ids, "code": range(len(ids))})):
             frame = cur.execute(
-                f"""SELECT code, measure::ENUM({measures}) AS measure, side::ENUM('', 'left', 'right') AS side,
-                           week, value, n
-                    FROM (SELECT patient_id, measure, side, week::TIMESTAMP AS week, value, n FROM weekly
-                          WHERE week + 6 <= ?::DATE
-                          UNION ALL
-                          SELECT patient_id, measure, side, date_trunc('week', date)::TIMESTAMP, median(value),
-                                 count(*)::INTEGER
-                          FROM readings WHERE deleted_at IS NULL AND date <= ?::DATE
-                            AND date >= date_trunc('week', ?::DATE) AND date_part('isodow', ?::DATE) < 7
-                          GROUP BY ALL)
-                    JOIN patient_codes USING (patient_id)
-                    ORDER BY code, measure, side, week""",
-                [as_of, as_of, as_of, as_of],
+                """SELECT code, measure, side, date_trunc('week', date)::TIMESTAMP AS week, median(value) AS value,
+                          count(*)::INTEGER AS n
+                   FROM readings JOIN patient_codes USING (patient_id)
+                   WHERE deleted_at IS NULL AND date <= ?::DATE
+                   GROUP BY ALL ORDER BY ALL""",
+                [as_of],
             ).df()
         patients = pd.Categorical.from_codes(
             frame.pop("code").to_numpy(), categories=pd.Index(ids, dtype=object)
@@ -693,6 +757,8 @@ class Store:
 
     def update_reading(self, actor: Actor, reading_id: int, clean: pd.DataFrame) -> None:
         """Correct one reading with a validated one-row frame; the old value stays in the audit trail."""
+        import pandas as pd
+
         new = clean.iloc[0]
         fields = ("value", "method", "position", "mode", "measured_by", "note")
         with self._write() as cur:
@@ -709,7 +775,6 @@ class Store:
                     entered_at = now(), entered_by = ? WHERE id = ?""",
                 [*values, new["date"].date(), actor.username, reading_id],
             )
-            self._refresh_weeks_of(cur, reading_id, old["date"])  # the old week too, when the date moved
             self._audit(cur, actor, "update", "reading", reading_id, old["patient_id"],
                         {k: old[k] for k in (*fields, "date")},
                         {**dict(zip(fields, values, strict=True)), "date": new["date"].date()})  # fmt: skip
@@ -724,8 +789,6 @@ class Store:
             old = self._owned_row(cur, actor, table, row_id)
             cur.execute(f"UPDATE {table} SET deleted_at = now(), deleted_by = ? WHERE id = ?",
                         [actor.username, row_id])  # fmt: skip
-            if table == "readings":
-                self._refresh_weeks_of(cur, row_id)
             self._audit(cur, actor, "delete", table, row_id, old["patient_id"], old, None)
 
     # ---- generic patient-owned records (exercise log, goals, notes, programme, LEFS) ------------
@@ -769,6 +832,8 @@ class Store:
             self._replace_week_log(cur, actor, patient_id, week, clean)
 
     def _replace_week_log(self, cur, actor: Actor, patient_id: str, week: date, clean: pd.DataFrame) -> None:
+        import pandas as pd
+
         old = cur.execute(
             "SELECT id FROM exercise_log WHERE patient_id = ? AND week = ? AND deleted_at IS NULL",
             [patient_id, week],

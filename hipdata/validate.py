@@ -6,55 +6,25 @@ Checks are vectorised over whole columns: a 2-million-row file is validated with
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date
 
 import numpy as np
 import pandas as pd
 
 from hipdata import catalog
-
-REQUIRED_COLUMNS = ("patient_id", "date", "measure", "side", "value")
-CONTEXT_COLUMNS = ("method", "position", "mode", "measured_by")
-OPTIONAL_COLUMNS = (*CONTEXT_COLUMNS, "note")
-READING_COLUMNS = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
-PATIENT_ID_MAX = 64
-NOTE_MAX = 2000
-MAX_LISTED = 200  # problems listed in one message; the count always covers all of them
+from hipdata.contract import (
+    CONTEXT_COLUMNS,
+    EARLIEST_DATE,
+    NOTE_MAX,
+    PATIENT_ID_MAX,
+    Problem,
+    ValidationError,
+    header_problems,
+)
 
 BAND_LEVELS = ("light", "medium", "heavy", "extra_heavy")
 EXERCISE_LIMITS = {"sessions": (0, 14), "sets": (0, 20), "reps": (0, 500), "seconds": (0, 3600)}
 LOAD_KG_MAX = 300
-
-
-@dataclass(frozen=True)
-class Problem:
-    row: int | None  # spreadsheet row: the header is row 1, the first reading row 2; None = whole file
-    column: str
-    value: str
-    message: str  # what is wrong and what is allowed
-
-    def __str__(self) -> str:
-        where = f"row {self.row}, " if self.row is not None else ""
-        return f"{where}{self.column} = {self.value!r}: {self.message}"
-
-
-class ValidationError(ValueError):
-    """Every problem found in one input; nothing may be written while any remain."""
-
-    def __init__(self, problems: list[Problem]):
-        self.problems = problems
-        lines = [str(p) for p in problems[:MAX_LISTED]]
-        if len(problems) > MAX_LISTED:
-            lines.append(f"... and {len(problems) - MAX_LISTED} more problems")
-        rows = {p.row for p in problems if p.row is not None}
-        head = f"{len(problems)} problem(s)" + (f" in {len(rows)} row(s)" if rows else "")
-        super().__init__(head + ":\n" + "\n".join(lines))
-
-    def frame(self) -> pd.DataFrame:
-        return pd.DataFrame(
-            [p.__dict__ for p in self.problems], columns=["row", "column", "value", "message"]
-        )
 
 
 def _text(raw: pd.DataFrame, column: str) -> pd.Series:
@@ -101,24 +71,6 @@ class _Collector:
             raise ValidationError(problems)
 
 
-def header_problems(columns: list[str]) -> list[Problem]:
-    problems = [
-        Problem(
-            None, c, "", "required column is missing; the header must name " + ", ".join(REQUIRED_COLUMNS)
-        )
-        for c in REQUIRED_COLUMNS
-        if c not in columns
-    ]
-    problems += [
-        Problem(None, c, "", "unknown column; allowed columns are " + ", ".join(READING_COLUMNS))
-        for c in columns
-        if c not in READING_COLUMNS
-    ]
-    dupes = sorted({c for c in columns if columns.count(c) > 1})
-    problems += [Problem(None, c, "", "column appears more than once in the header") for c in dupes]
-    return problems
-
-
 def _parse_numbers(text: pd.Series) -> pd.Series:
     return pd.to_numeric(text.str.strip(), errors="coerce").astype("float64")
 
@@ -146,6 +98,7 @@ def clean_readings(raw: pd.DataFrame, today: date | None = None, first_row: int 
     when = pd.to_datetime(date_text, format="%Y-%m-%d", errors="coerce")
     bad_date = when.isna() | ~date_text.str.fullmatch(r"\d{4}-\d{2}-\d{2}")
     check.add(bad_date, "date", "must be a calendar date written YYYY-MM-DD")
+    check.add(~bad_date & (when < pd.Timestamp(EARLIEST_DATE)), "date", f"must not be before {EARLIEST_DATE}")
     check.add(
         ~bad_date & (when > pd.Timestamp(today)), "date", f"must not be in the future (today is {today})"
     )

@@ -75,7 +75,8 @@ def fast_hashing(monkeypatch):
 
     Hashes made under this fixture carry their own (cheap) parameters, so verifying them is cheap too.
     """
-    monkeypatch.setattr(auth, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
+    cheap = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    monkeypatch.setattr(auth, "_hasher", lambda: cheap)
 
 
 @pytest.fixture

@@ -10,8 +10,8 @@ import pytest
 
 from hipdata import checkin
 from hipdata.auth import SYSTEM, Actor
+from hipdata.contract import ValidationError
 from hipdata.store import AccessDenied
-from hipdata.validate import ValidationError
 
 DAY = date(2026, 1, 7)  # a Wednesday
 TODAY = date(2026, 3, 1)

@@ -13,8 +13,8 @@ import pytest
 
 from hipdata import auth
 from hipdata.auth import SYSTEM, Actor
+from hipdata.contract import READING_COLUMNS
 from hipdata.store import Store
-from hipdata.validate import READING_COLUMNS
 
 HEADER = "patient_id,date,measure,side,value,method,position,mode,measured_by,note"
 GOOD_CSV = (

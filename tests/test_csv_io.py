@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from hipdata import csv_io
-from hipdata.validate import READING_COLUMNS, ValidationError
+from hipdata.contract import READING_COLUMNS, ValidationError
 
 HEADER = "patient_id,date,measure,side,value"
 GOOD = "P1,2020-01-06,hip_flexion,left,100"

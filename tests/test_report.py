@@ -12,9 +12,10 @@ import pytest
 from plotly.offline import get_plotlyjs
 
 from hipdata.auth import SYSTEM, Actor
+from hipdata.contract import READING_COLUMNS
 from hipdata.report import report_html, write_report
 from hipdata.store import AccessDenied, Store
-from hipdata.validate import READING_COLUMNS, clean_readings
+from hipdata.validate import clean_readings
 
 AS_OF = date(2026, 3, 4)
 MONDAY = date(2026, 3, 2)

@@ -9,9 +9,9 @@ import duckdb
 import pandas as pd
 import pytest
 
-from hipdata import auth
+from hipdata import auth, catalog
 from hipdata.auth import SYSTEM, Actor
-from hipdata.store import MIGRATIONS, AccessDenied, Store
+from hipdata.store import ENUM_TYPES, MIGRATIONS, AccessDenied, Store
 
 ADMIN = Actor("boss", "admin")
 T1 = Actor("t1", "therapist")
@@ -28,12 +28,11 @@ def live(store: Store, actor: Actor = SYSTEM, patient_id: str | None = None) -> 
 
 
 def weekly_table(store: Store) -> list[tuple]:
-    rows = (
-        store._cursor()
-        .execute("SELECT patient_id, measure, side, week, value, n FROM weekly ORDER BY ALL")
-        .fetchall()
-    )
-    return [(p, m, s, w.isoformat(), v, n) for p, m, s, w, v, n in rows]
+    """Every weekly median as (patient, measure, side, Monday, median, n)."""
+    frame = store.weekly(SYSTEM, date(2026, 12, 31))
+    return [
+        (str(p), str(m), str(s), w.date().isoformat(), v, n) for p, m, s, w, v, n in frame.values.tolist()
+    ]
 
 
 def count(store: Store, sql: str, params: list | None = None) -> int:
@@ -48,7 +47,8 @@ def test_new_file_is_at_the_latest_version(store):
     tables = {
         r[0] for r in store._cursor().execute("SELECT table_name FROM information_schema.tables").fetchall()
     }
-    assert {"meta", "patients", "readings", "weekly", "audit", "users", "sessions", "assignments"} <= tables
+    assert {"meta", "patients", "readings", "audit", "users", "sessions", "assignments"} <= tables
+    assert "weekly" not in tables  # weekly medians are computed when read
     assert store.data_version() == 0
     assert not store.has_accounts()
 
@@ -78,6 +78,7 @@ def test_version_1_file_upgrades_itself_and_keeps_its_data(tmp_path):
     assert not store.has_accounts()  # the users table of migration 2 now exists
     versions = store._cursor().execute("SELECT version, applied_at FROM schema_version ORDER BY 1").fetchall()
     assert [v for v, _ in versions] == list(range(1, len(MIGRATIONS) + 1))
+    assert weekly_table(store) == [("OLD", "hip_flexion", "left", "2025-01-06", 101.5, 1)]
     assert versions[0][1] == datetime(2025, 1, 1)
     store.close()
 
@@ -87,6 +88,15 @@ def test_version_1_file_upgrades_itself_and_keeps_its_data(tmp_path):
     assert reopened.data_version() == 41
     assert len(live(reopened)) == 1
     reopened.close()
+
+
+def test_reading_enums_hold_exactly_the_catalog_ids(store):
+    """A catalog change needs a migration that changes these types too; this test says so."""
+    expected = {"measure": tuple(catalog.MEASURES), "side": ("", *catalog.SIDES), **catalog.CONTEXT_CHOICES}
+    for column, type_name in ENUM_TYPES.items():
+        values = store._cursor().execute(f"SELECT enum_range(NULL::{type_name})").fetchone()[0]
+        assert values == sorted(values), f"{type_name} is kept in alphabetical order"
+        assert set(values) == set(expected[column]), type_name
 
 
 def test_reopening_a_current_file_keeps_everything(tmp_path, make_readings):
@@ -168,7 +178,7 @@ def test_failure_mid_transaction_leaves_nothing(store, make_readings, monkeypatc
     def boom(*args, **kwargs):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(store, "_refresh_weekly", boom)  # runs after the INSERT, inside the transaction
+    monkeypatch.setattr(store, "_audit_each", boom)  # runs after the INSERT, inside the transaction
     with pytest.raises(RuntimeError, match="disk full"):
         store.add_readings(SYSTEM, make_readings({"value": "2"}, {"patient_id": "NEW", "value": "3"}))
     pd.testing.assert_frame_equal(live(store), before)
@@ -187,7 +197,7 @@ def test_access_denied_for_one_patient_writes_nothing(store, make_readings):
         store.add_readings(PATIENT_P1, mixed)
     assert len(live(store)) == 0
     assert store.data_version() == version
-    assert count(store, "SELECT count(*) FROM weekly") == 0
+    assert weekly_table(store) == []
 
 
 def test_patient_cannot_create_patients(store, make_readings):

@@ -13,7 +13,7 @@ from bench.run import FLOOR_TRENDS_SQL
 from hipdata import catalog, demo
 from hipdata.analysis import progress
 from hipdata.auth import SYSTEM
-from hipdata.csv_io import import_file
+from hipdata.file_import import import_file
 from hipdata.store import Store
 
 END = date(2026, 6, 14)

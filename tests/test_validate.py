@@ -18,14 +18,8 @@ import pandas as pd
 import pytest
 
 from hipdata import catalog
-from hipdata.validate import (
-    NOTE_MAX,
-    PATIENT_ID_MAX,
-    Problem,
-    ValidationError,
-    clean_exercise_log,
-    clean_readings,
-)
+from hipdata.contract import NOTE_MAX, PATIENT_ID_MAX, Problem, ValidationError
+from hipdata.validate import clean_exercise_log, clean_readings
 
 TODAY = date(2026, 3, 1)
 BASE = {"patient_id": "P1", "date": "2026-01-05", "measure": "hip_flexion", "side": "left", "value": "100"}
