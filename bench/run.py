@@ -118,11 +118,13 @@ def main() -> None:
         app_t, app_mem, _ = measure(cmd)
         results.append(row(f"{command} (CLI)", app_t, floor_t, "≤ 1.5x", app_mem, floor_mem))
 
-    # pages: server-side run time of one AppTest run (cold = first run after start, warm = cached)
+    # pages: server-side time of AppTest runs: a page's first visit in a new process (imports its modules),
+    # its first run after a write (the caches miss) and a cached run
     page_db = work / "pages.duckdb"
     measure([PY, "-m", "hipdata", "--db", str(page_db), "import", str(page_csv)])
     page_code = f"""
 import time, datetime
+import pandas as pd
 from streamlit.testing.v1 import AppTest
 from hipdata import auth
 from hipdata.auth import SYSTEM
@@ -133,14 +135,23 @@ token = s.open_session("bench", datetime.datetime.now())
 out = {{}}
 at = AppTest.from_file({str(ROOT / "app.py")!r}, default_timeout=600)
 at.session_state["session_token"] = token
-for label in ("caseload cold", "caseload warm"):
+
+def write():  # any write bumps the data version, so the next run recomputes instead of reading its cache
+    note = {{"patient_id": ["P0001"], "week": [pd.Timestamp("2025-01-06")], "text": ["benchmark"]}}
+    s.add_records(SYSTEM, "notes", pd.DataFrame(note))
+
+def timed(label):
     t = time.perf_counter(); at.run(); out[label] = time.perf_counter() - t
     assert not at.exception, at.exception
-at.session_state["review_patient"] = "P0001"
-at.switch_page("app_pages/progress.py")
-for label in ("progress cold", "progress warm"):
-    t = time.perf_counter(); at.run(); out[label] = time.perf_counter() - t
-    assert not at.exception, at.exception
+
+for page in ("caseload", "progress"):
+    if page == "progress":
+        at.session_state["review_patient"] = "P0001"
+        at.switch_page("app_pages/progress.py")
+    timed(f"{{page}} first visit")  # includes importing the page's modules, once per server process
+    write()
+    timed(f"{{page}} first after a write")
+    timed(f"{{page}} cached")
 print(__import__("json").dumps(out))
 """
     _, page_mem, page_json = python(page_code, HIPDATA_DB=str(page_db))
@@ -153,7 +164,7 @@ print(__import__("json").dumps(out))
     print(f"| page at {args.page_patients} patients x {args.weeks} weeks | server time | target |")
     print("|---|---|---|")
     for label, seconds in pages.items():
-        target = "≤ 1 s" if label.startswith("caseload") else "≤ 0.3 s"
+        target = "" if "first visit" in label else "≤ 1 s" if label.startswith("caseload") else "≤ 0.3 s"
         print(f"| {label} | {seconds:.3f} s | {target} |")
     print(f"\npeak memory of the page process: {page_mem:.0f} MiB")
     print(f"(files in {work})")

@@ -24,11 +24,12 @@ class Progress:
 
 
 def progress(
-    store: Store, actor: Actor, as_of: date | None = None, patient_id: str | None = None
+    store: Store, actor: Actor, as_of: date | None = None, patient_id: str | None = None, slopes: bool = True
 ) -> Progress:
+    """slopes=False: trends without slope_per_week, for views that show none (as trends.series_trends)."""
     as_of = as_of or date.today()
     weekly = store.weekly(actor, as_of, patient_id)
-    series = trends.series_trends(weekly)
+    series = trends.series_trends(weekly, slopes)
     last = store.last_readings(actor, as_of, patient_id)
     flags = trends.patient_flags(series, weekly, last, as_of)
     return Progress(as_of, weekly, series, flags)

@@ -1,5 +1,9 @@
 """Plotly figure builders: DataFrames of one patient in, go.Figure out. No I/O, no database, no streamlit.
 
+Each figure is written as one plain dict (traces, shapes, annotations, layout) and validated once by
+go.Figure: building it step by step with add_trace and update_layout validated every step, and cost
+six times as much, most of a progress page's time.
+
 The charts carry the clinical rules (CLINICAL_RULES.md sections 1, 3, 6) to the eye: weekly medians with
 gaps where nothing was logged (never interpolated), the baseline +/- MDC band that a change has to leave to
 be real, and markers where the measurement method, position, mode or rater changed, because a jump there
@@ -14,6 +18,7 @@ import textwrap
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
+import plotly.io as pio
 
 from hipdata import catalog
 
@@ -43,6 +48,23 @@ MAX_TICKS = 6  # date ticks per axis: six "Sep 21" labels fit a phone without ro
 TITLE_LINE = 21  # px per title line at 16 px, for the top margin
 TITLE_WRAP = 36  # characters per title line that still fit a ~375 px phone screen
 PAD = pd.Timedelta(days=4)  # minimum x padding so the first and last points are not cut in half
+
+
+def _house_template() -> dict:
+    """plotly_white, kept to what these charts draw: scatter, bar and heatmap traces on x and y axes.
+
+    plotly copies a figure's whole template; the full one (maps, 3-D scenes, two dozen trace types) made
+    up most of a chart's build time and half of the JSON each chart sends to the browser.
+    """
+    full = pio.templates["plotly_white"].to_plotly_json()
+    unused = ("geo", "polar", "scene", "ternary", "coloraxis", "colorscale")
+    return {
+        "data": {trace: full["data"][trace] for trace in ("scatter", "bar", "heatmap")},
+        "layout": {key: value for key, value in full["layout"].items() if key not in unused},
+    }
+
+
+TEMPLATE = _house_template()
 
 
 # ---- small helpers ----------------------------------------------------------------------------------------
@@ -78,7 +100,8 @@ def _rgba(hex_colour: str, alpha: float) -> str:
 
 def _dates(values) -> pd.Series:
     """Any date-like column as datetime64[ns], so dates from DuckDB, pandas and tests compare equal."""
-    return pd.to_datetime(pd.Series(values)).astype("datetime64[ns]")
+    values = pd.Series(values)
+    return values if values.dtype == "datetime64[ns]" else pd.to_datetime(values).astype("datetime64[ns]")
 
 
 def _monday(when) -> pd.Timestamp:
@@ -97,6 +120,14 @@ def _pretty(values: pd.Series) -> pd.Series:
     return values.astype(str).str.replace("_", " ")
 
 
+def _joined(parts: list[pd.Series], sep: str) -> pd.Series:
+    """Row by row, the non-empty strings of `parts` joined by `sep` (a loop over the columns, not the rows)."""
+    text = parts[0]
+    for part in parts[1:]:
+        text = text + np.where(text.ne("") & part.ne(""), sep, "") + part
+    return text
+
+
 def _wrap(text: str, width: int = TITLE_WRAP) -> str:
     """Break a long title for a phone, keeping a trailing '(... is better)' hint on a line of its own."""
     if len(text) <= width:
@@ -107,11 +138,14 @@ def _wrap(text: str, width: int = TITLE_WRAP) -> str:
     return "<br>".join([*textwrap.wrap(main, width), "(" + hint])
 
 
-def _layout(fig: go.Figure, title: str, height: int, meta: dict | None = None) -> go.Figure:
-    """The house style: clean template, phone-friendly margins, a horizontal legend under the plot."""
+def _layout(title: str, height: int, meta: dict | None = None, top: int = 0, **more) -> dict:
+    """The house style: clean template, phone-friendly margins, a horizontal legend under the plot.
+
+    top: extra room above the plot (for a note under the title); more: further layout properties.
+    """
     title = _wrap(title)
-    fig.update_layout(
-        template="plotly_white",
+    return dict(
+        template=TEMPLATE,
         height=height,
         font=dict(size=FONT_SIZE),
         # Plotly anchors a multi-line title by its first line: centre that line one line from the top.
@@ -126,7 +160,7 @@ def _layout(fig: go.Figure, title: str, height: int, meta: dict | None = None) -
             yanchor="middle",
             font=dict(size=16),
         ),
-        margin=dict(l=56, r=16, t=TITLE_LINE * (1 + title.count("<br>")) + 20, b=16),
+        margin=dict(l=56, r=16, t=TITLE_LINE * (1 + title.count("<br>")) + 20 + top, b=16),
         # Anchored to the figure's bottom edge, not the plot's, so it never collides with the x axis title.
         legend=dict(
             orientation="h",
@@ -141,39 +175,32 @@ def _layout(fig: go.Figure, title: str, height: int, meta: dict | None = None) -
         ),
         hoverlabel=dict(font=dict(size=13)),
         meta=meta or {},
+        **more,
     )
-    return fig
 
 
-def _week_ticks(fig: go.Figure, first, last) -> go.Figure:
-    """Ticks on Mondays (the day that names a week; plotly's default is Sundays), a whole number of weeks
-    apart and few enough to stay horizontal on a phone."""
+def _week_ticks(first, last) -> dict:
+    """x axis ticks on Mondays (the day that names a week; plotly's default is Sundays), a whole number of
+    weeks apart and few enough to stay horizontal on a phone."""
     weeks = max((pd.Timestamp(last) - pd.Timestamp(first)).days / 7, 1)
     step = int(np.ceil(weeks / MAX_TICKS))
-    return fig.update_xaxes(tick0=_monday(first), dtick=step * 7 * 86_400_000)  # dtick in milliseconds
+    return dict(tick0=_monday(first), dtick=step * 7 * 86_400_000)  # dtick in milliseconds
 
 
 def _empty(title: str, message: str, meta: dict | None = None) -> go.Figure:
     """A figure that says there is nothing to draw yet, instead of an empty grid."""
-    fig = _layout(go.Figure(), title, 260, meta={**(meta or {}), "empty": True})
-    fig.add_annotation(
-        text=message,
-        x=0.5,
-        y=0.5,
-        xref="paper",
-        yref="paper",
-        showarrow=False,
-        font=dict(size=15, color="#555555"),
-    )
-    fig.update_xaxes(visible=False)
-    fig.update_yaxes(visible=False)
-    return fig
+    note = dict(text=message, x=0.5, y=0.5, xref="paper", yref="paper", showarrow=False,
+                font=dict(size=15, color="#555555"))  # fmt: skip
+    layout = _layout(title, 260, {**(meta or {}), "empty": True}, annotations=[note],
+                     xaxis=dict(visible=False), yaxis=dict(visible=False))  # fmt: skip
+    return go.Figure(dict(data=[], layout=layout))
 
 
-def _band(x0, x1, low: float, high: float, **trace) -> go.Scatter:
+def _band(x0, x1, low: float, high: float, **trace) -> dict:
     """A horizontal band as a closed filled polygon: a trace (not a shape), so it has a name, hover text
     and, where wanted, a legend entry."""
-    return go.Scatter(
+    return dict(
+        type="scatter",
         x=[x0, x1, x1, x0, x0],
         y=[low, low, high, high, low],
         mode="lines",
@@ -188,7 +215,7 @@ def _band(x0, x1, low: float, high: float, **trace) -> go.Scatter:
 
 
 def _context_changes(readings: pd.DataFrame) -> pd.DataFrame:
-    """Readings whose method, position, mode or rater differs from the last known one on the same side.
+    """Readings whose method, position, mode or rater differs from the last known one of the same series.
 
     A blank context is "not recorded", not a new context: it neither raises a marker nor resets the
     comparison, so phone_app, (blank), goniometer is one change, at the goniometer reading.
@@ -196,23 +223,22 @@ def _context_changes(readings: pd.DataFrame) -> pd.DataFrame:
     columns = [c for c in CONTEXT_LABELS if c in readings.columns]
     if readings.empty or not columns:
         return readings.iloc[0:0].assign(change="")
-    order = ["side", "date", "id"] if "id" in readings.columns else ["side", "date"]
+    order = ["measure", "side", "date", "id"] if "id" in readings.columns else ["measure", "side", "date"]
     ordered = readings.sort_values(order, kind="stable")
     context = ordered[columns].astype(object)
     context = context.where(context.notna() & context.ne(""))
-    previous = context.groupby(ordered["side"]).ffill().groupby(ordered["side"]).shift()
+    series = [ordered["measure"], ordered["side"]]
+    previous = context.groupby(series).ffill().groupby(series).shift()
     changed = context.notna() & previous.notna() & context.ne(previous)
-    parts = pd.concat(
-        [
-            (f"{CONTEXT_LABELS[c]}: " + _pretty(previous[c]) + " → " + _pretty(context[c])).where(
-                changed[c], ""
-            )
-            for c in columns
-        ],
-        axis=1,
-    )
-    text = parts.apply(lambda row: "<br>".join(p for p in row if p), axis=1)
-    return ordered.assign(change=text)[changed.any(axis=1)]
+    rows = changed.any(axis=1)
+    if not rows.any():  # the usual case: text is only built for the few readings where something changed
+        return ordered.iloc[0:0].assign(change="")
+    changed, previous, context = changed[rows], previous[rows], context[rows]
+    parts = [
+        (f"{CONTEXT_LABELS[c]}: " + _pretty(previous[c]) + " → " + _pretty(context[c])).where(changed[c], "")
+        for c in columns
+    ]
+    return ordered[rows].assign(change=_joined(parts, "<br>"))
 
 
 def _context_text(readings: pd.DataFrame) -> pd.Series:
@@ -225,15 +251,14 @@ def _context_text(readings: pd.DataFrame) -> pd.Series:
         known = values.notna() & values.ne("")
         prefix = "by " if column == "measured_by" else ""
         parts.append((prefix + _pretty(values)).where(known, ""))
-    if not parts:
-        return pd.Series("", index=readings.index)
-    text = pd.concat(parts, axis=1).apply(lambda row: " · ".join(p for p in row if p), axis=1)
+    text = _joined(parts, " · ") if parts else pd.Series("", index=readings.index)
     return text.where(text.ne(""), "context not recorded")
 
 
 def _weekly_with_gaps(weekly: pd.DataFrame) -> pd.DataFrame:
-    """Every Monday from the first to the last week, NaN where nothing was logged (a gap, never a guess)."""
-    per_week = weekly.groupby("week").agg(value=("value", "median"), n=("n", "sum"))
+    """One series' weekly values (a row per week) on every Monday from the first to the last week, NaN
+    where nothing was logged (a gap, never a guess)."""
+    per_week = weekly.set_index("week")[["value", "n"]]
     mondays = pd.date_range(per_week.index.min(), per_week.index.max(), freq="7D")
     return per_week.reindex(mondays).rename_axis("week").reset_index()
 
@@ -246,15 +271,19 @@ def _axis_title(m: catalog.Measure) -> str:
     return {"deg": "Angle (°)", "cm": "Distance (cm)", "nprs": "Pain (0-10)"}[m.unit]
 
 
-def _prepare(frame: pd.DataFrame | None, measure_id: str, date_column: str | None = None) -> pd.DataFrame:
-    """The rows of one measure, side '' rather than missing, dates as datetime64."""
+def _tidy(frame: pd.DataFrame | None, date_column: str | None = None) -> pd.DataFrame:
+    """Side '' rather than missing, dates as datetime64; no rows at all as an empty frame with the keys."""
     if frame is None or frame.empty:
         return pd.DataFrame(columns=["measure", "side", *([date_column] if date_column else [])])
-    out = frame[frame["measure"] == measure_id].copy()
-    out["side"] = out["side"].fillna("").astype(str)
+    out = frame.assign(measure=frame["measure"].astype(str), side=frame["side"].fillna("").astype(str))
     if date_column:
         out[date_column] = _dates(out[date_column]).to_numpy()
     return out
+
+
+def _by_measure(frame: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """The rows of each measure, split in one pass."""
+    return dict(tuple(frame.groupby("measure", sort=False))) if len(frame) else {}
 
 
 def measure_chart(
@@ -268,29 +297,60 @@ def measure_chart(
     """One measure, both sides: single readings, weekly medians with gaps, baseline +/- MDC, typical range,
     context changes and goals. `since` shows whole weeks from the Monday of that date on (so every weekly
     median shown has all its readings shown), while the baseline band stays where the baseline is."""
-    m = catalog.MEASURES[measure_id]
-    title = _title(m)
-    meta = {"chart": "measure", "measure": measure_id}
-    readings = _prepare(readings, measure_id, "date")
-    weekly = _prepare(weekly, measure_id, "week")
-    if "n" not in weekly.columns:
-        weekly["n"] = 1
-    trends = _prepare(trends, measure_id)
-    goals = _prepare(goals, measure_id, "target_date")
-    if "target" not in goals.columns:
-        goals["target"] = pd.Series(dtype=float)
-    if readings.empty and weekly.empty:
-        return _empty(title, "No readings yet", meta)
+    return measure_charts([measure_id], readings, weekly, trends, goals, since)[measure_id]
 
+
+def measure_charts(
+    measure_ids: list[str],
+    readings: pd.DataFrame,
+    weekly: pd.DataFrame,
+    trends: pd.DataFrame,
+    goals: pd.DataFrame | None = None,
+    since=None,
+) -> dict[str, go.Figure]:
+    """measure_chart of each measure of one patient; the work on the patient's frames is done once."""
+    readings = _tidy(readings, "date")
+    readings = readings.assign(context=_context_text(readings))
     # Context changes are found on the full history so a change right at `since` is still seen.
     changes = _context_changes(readings)
+    weekly = _tidy(weekly, "week")
+    if "n" not in weekly.columns:
+        weekly["n"] = 1
+    goals = _tidy(goals, "target_date")
+    if "target" not in goals.columns:
+        goals["target"] = pd.Series(dtype=float)
     start = _monday(since) if since is not None else None
     if start is not None:
         readings = readings[readings["date"] >= start]
         weekly = weekly[weekly["week"] >= start]
         changes = changes[changes["date"] >= start]
+    frames = (readings, weekly, _tidy(trends), goals, changes)
+    split = [_by_measure(frame) for frame in frames]
+    return {
+        measure_id: _measure_figure(
+            catalog.MEASURES[measure_id],
+            start,
+            *[parts.get(measure_id, frame.iloc[0:0]) for parts, frame in zip(split, frames, strict=True)],
+        )
+        for measure_id in measure_ids
+    }
+
+
+def _measure_figure(
+    m: catalog.Measure,
+    start: pd.Timestamp | None,
+    readings: pd.DataFrame,
+    weekly: pd.DataFrame,
+    trends: pd.DataFrame,
+    goals: pd.DataFrame,
+    changes: pd.DataFrame,
+) -> go.Figure:
+    """The chart of one measure from its rows, tidied and cut to `start` by measure_charts."""
+    title = _title(m)
+    meta = {"chart": "measure", "measure": m.id}
     if readings.empty and weekly.empty:
-        return _empty(title, f"No readings since {start:%d %b %Y}", meta)
+        message = "No readings yet" if start is None else f"No readings since {start:%d %b %Y}"
+        return _empty(title, message, meta)
 
     shown = pd.concat([readings["date"], weekly["week"], goals["target_date"]])
     x0 = start if start is not None else shown.min()
@@ -298,10 +358,10 @@ def measure_chart(
     pad = max(PAD, (x1 - x0) * 0.03)
     x_range = [x0 - pad, x1 + pad]
     y_values = [readings["value"], weekly["value"], goals["target"]]
-    fig = go.Figure()
+    traces, shapes = [], []
 
     if m.typical_high > m.typical_low:  # pain has no "typical" range (0..0): skip it
-        fig.add_trace(
+        traces.append(
             _band(*x_range, m.typical_low, m.typical_high, name="typical adult range",
                   fillcolor="rgba(0,0,0,0.07)", text=f"typical adult range {_num(m.typical_low)}–"
                   f"{_with_unit(m, m.typical_high)}", hoverinfo="text", legendrank=5)
@@ -319,26 +379,27 @@ def measure_chart(
             continue
         base, colour, suffix = float(baselines[side]), SIDE_COLOURS[side], f" ({side})" if side else ""
         low, high = base - m.mdc, base + m.mdc
-        fig.add_trace(
+        traces.append(
             _band(*x_range, low, high, name=f"baseline ±MDC{suffix}", fillcolor=_rgba(colour, 0.13),
                   legendgroup=side or "series", hoverinfo="text", showlegend=False,
                   text=f"baseline{suffix} {_with_unit(m, base)} ± MDC {_num(m.mdc)}: {BAND_NOTE.lower()}")
         )  # fmt: skip
-        fig.add_trace(
-            go.Scatter(x=x_range, y=[base, base], mode="lines", name=f"baseline{suffix}", showlegend=False,
+        traces.append(
+            dict(type="scatter", x=x_range, y=[base, base], mode="lines", name=f"baseline{suffix}", showlegend=False,
                        legendgroup=side or "series", line=dict(color=colour, width=1.5, dash="dash"),
                        hoverinfo="skip")
         )  # fmt: skip
         y_values.append(pd.Series([low, high]))
 
+    hover = readings.assign(value=readings["value"].map(lambda v: _with_unit(m, v)))[["value", "context"]]
     for side in sides:
         colour, symbol = SIDE_COLOURS[side], SIDE_SYMBOLS[side]
         prefix = f"{side} " if side else ""
         own = readings[readings["side"] == side].sort_values("date")
         if len(own):
-            custom = np.column_stack([own["value"].map(lambda v: _with_unit(m, v)), _context_text(own)])
-            fig.add_trace(
-                go.Scatter(x=own["date"], y=own["value"], mode="markers", name=f"{prefix}readings",
+            custom = hover.loc[own.index].to_numpy()
+            traces.append(
+                dict(type="scatter", x=own["date"], y=own["value"], mode="markers", name=f"{prefix}readings",
                            legendgroup=side or "series", showlegend=False, opacity=0.35,
                            marker=dict(color=colour, symbol=symbol, size=7), customdata=custom,
                            hovertemplate=f"%{{x|%d %b %Y}} · {side or 'reading'}<br><b>%{{customdata[0]}}"
@@ -353,8 +414,8 @@ def measure_chart(
                     gaps["n"].fillna(0).astype(int),
                 ]
             )
-            fig.add_trace(
-                go.Scatter(x=gaps["week"], y=gaps["value"], mode="lines+markers", connectgaps=False,
+            traces.append(
+                dict(type="scatter", x=gaps["week"], y=gaps["value"], mode="lines+markers", connectgaps=False,
                            name=f"{prefix}weekly median", legendgroup=side or "series",
                            legendrank=1 + sides.index(side), line=dict(color=colour, width=2.5),
                            marker=dict(color=colour, symbol=symbol, size=9), customdata=custom,
@@ -363,17 +424,19 @@ def measure_chart(
             )  # fmt: skip
 
     if len(changes):
-        fig.add_trace(
-            go.Scatter(x=changes["date"], y=changes["value"], mode="markers", name="context change",
+        traces.append(
+            dict(type="scatter", x=changes["date"], y=changes["value"], mode="markers", name="context change",
                        legendrank=6, marker=dict(symbol="square-open", size=15, line=dict(width=2),
                                    color=changes["side"].map(SIDE_COLOURS).tolist()),
                        customdata=np.column_stack([changes["side"].replace("", "-"), changes["change"]]),
                        hovertemplate="%{x|%d %b %Y} · %{customdata[0]}<br>%{customdata[1]}<br>"
                        "a jump here may be the measurement, not the hip<extra>context change</extra>")
         )  # fmt: skip
-        for when in changes["date"].drop_duplicates():
-            fig.add_shape(type="line", x0=when, x1=when, y0=0, y1=1, yref="paper", layer="below",
-                          line=dict(color="#777777", width=1, dash="dot"))  # fmt: skip
+        shapes += [
+            dict(type="line", x0=when, x1=when, y0=0, y1=1, yref="paper", layer="below",
+                 line=dict(color="#777777", width=1, dash="dot"))
+            for when in changes["date"].drop_duplicates()
+        ]  # fmt: skip
 
     for side in sides:
         target = goals[goals["side"] == side]
@@ -385,8 +448,8 @@ def measure_chart(
             f"goal{suffix}: {_with_unit(m, t)} by {d:%d %b %Y}" + (f" ({s})" if s else "")
             for t, d, s in zip(target["target"], target["target_date"], status, strict=True)
         ]
-        fig.add_trace(
-            go.Scatter(x=target["target_date"], y=target["target"], mode="markers", name=f"goal{suffix}",
+        traces.append(
+            dict(type="scatter", x=target["target_date"], y=target["target"], mode="markers", name=f"goal{suffix}",
                        legendgroup=side or "series", legendrank=7 + sides.index(side), text=text,
                        hovertemplate="%{text}<extra></extra>",
                        marker=dict(symbol="star", size=17, color=SIDE_COLOURS[side],
@@ -398,24 +461,16 @@ def measure_chart(
     pad = max((high - low) * 0.08, m.mdc / 2)
     y_range = [-0.5, 10.5] if m.group == "pain" else [low - pad, high + pad]
 
-    fig = _layout(fig, title, 480, meta)
-    if len(baselines):
-        fig.add_annotation(
-            text=BAND_NOTE,
-            x=0,
-            xref="paper",
-            xanchor="left",
-            y=1,
-            yref="paper",
-            yanchor="bottom",
-            showarrow=False,
-            font=dict(size=13, color="#444444"),
-        )
-        fig.update_layout(margin_t=fig.layout.margin.t + 24)
-    fig.update_xaxes(title_text="Week", range=x_range)
-    _week_ticks(fig, *x_range)
-    fig.update_yaxes(title_text=_axis_title(m), range=y_range, zeroline=False)
-    return fig
+    notes = [
+        dict(text=BAND_NOTE, x=0, xref="paper", xanchor="left", y=1, yref="paper", yanchor="bottom",
+             showarrow=False, font=dict(size=13, color="#444444"))
+    ] if len(baselines) else []  # fmt: skip
+    layout = _layout(
+        title, 480, meta, top=24 if notes else 0, annotations=notes, shapes=shapes,
+        xaxis=dict(title=dict(text="Week"), range=x_range, **_week_ticks(*x_range)),
+        yaxis=dict(title=dict(text=_axis_title(m)), range=y_range, zeroline=False),
+    )  # fmt: skip
+    return go.Figure(dict(data=traces, layout=layout))
 
 
 # ---- pain heatmap -----------------------------------------------------------------------------------------
@@ -440,8 +495,7 @@ def pain_heatmap(weekly: pd.DataFrame) -> go.Figure:
     mondays = pd.date_range(pain["week"].min(), pain["week"].max(), freq="7D")
     table = pain.pivot_table(index="row", columns="week", values="value", aggfunc="median")
     table = table.reindex(index=rows, columns=mondays)
-    fig = go.Figure(
-        go.Heatmap(z=table.to_numpy(dtype=float), x=mondays, y=rows, zmin=0, zmax=10,
+    heatmap = dict(type="heatmap", z=table.to_numpy(dtype=float), x=mondays, y=rows, zmin=0, zmax=10,
                    colorscale=PAIN_COLOURSCALE, hoverongaps=False, xgap=2, ygap=2,
                    # Numbers in the cells so the scale does not rest on colour alone, while they still fit.
                    texttemplate="%{z:.0f}" if len(mondays) <= HEATMAP_TEXT_WEEKS else None,
@@ -449,13 +503,13 @@ def pain_heatmap(weekly: pd.DataFrame) -> go.Figure:
                    hovertemplate="Week of %{x|%d %b %Y}<br>%{y}<br>pain <b>%{z}/10</b><extra></extra>",
                    colorbar=dict(orientation="h", x=0, xanchor="left", y=0, yanchor="bottom",
                                  yref="container", len=0.8, thickness=12, tickvals=[0, 5, 10],
-                                 ticktext=["0 no pain", "5", "10 worst"]))
+                                 ticktext=["0 no pain", "5", "10 worst"]))  # fmt: skip
+    layout = _layout(
+        title, 200 + 34 * len(rows), meta,
+        xaxis=dict(title=dict(text="Week"), showgrid=False, **_week_ticks(mondays[0], mondays[-1])),
+        yaxis=dict(autorange="reversed", showgrid=False),
     )  # fmt: skip
-    fig = _layout(fig, title, 200 + 34 * len(rows), meta)
-    fig.update_xaxes(title_text="Week", showgrid=False)
-    _week_ticks(fig, mondays[0], mondays[-1])
-    fig.update_yaxes(autorange="reversed", showgrid=False)
-    return fig
+    return go.Figure(dict(data=[heatmap], layout=layout))
 
 
 # ---- progress at a glance ---------------------------------------------------------------------------------
@@ -490,14 +544,14 @@ def progress_at_a_glance(trends: pd.DataFrame) -> go.Figure:
     ]  # a handful of rows per patient: formatting, not analysis
     data = data.assign(hover=hover)
 
-    fig = go.Figure()
+    bars = []
     for status, text in STATUS_TEXT.items():
         part = data[data["status"] == status]
         if part.empty:
             continue
         pale = status == "insufficient_data"
-        fig.add_trace(
-            go.Bar(x=part["x"], y=part["label"], orientation="h", name=text, hovertext=part["hover"],
+        bars.append(
+            dict(type="bar", x=part["x"], y=part["label"], orientation="h", name=text, hovertext=part["hover"],
                    hoverinfo="text", text=part["x"].map(_signed), textposition="outside", cliponaxis=False,
                    textfont=dict(size=13),
                    marker=dict(color=STATUS_COLOURS[status],
@@ -506,26 +560,33 @@ def progress_at_a_glance(trends: pd.DataFrame) -> go.Figure:
         )  # fmt: skip
     # Each label sits above its bar across the full width instead of in a left column: on a phone a
     # column of labels would leave the bars no room.
-    for label in data["label"]:
-        fig.add_annotation(text=label, x=0, xref="paper", xanchor="left", y=label, yshift=21,
-                           showarrow=False, font=dict(size=13, color="#333333"))  # fmt: skip
+    labels = [
+        dict(text=label, x=0, xref="paper", xanchor="left", y=label, yshift=21, showarrow=False,
+             font=dict(size=13, color="#333333"))
+        for label in data["label"]
+    ]  # fmt: skip
+    band_note = dict(text="no detectable change", x=0, y=1, xref="x", yref="paper", yanchor="bottom",
+                     showarrow=False, font=dict(size=13, color="#444444"))  # fmt: skip
+    band = dict(type="rect", x0=-1, x1=1, xref="x", y0=0, y1=1, yref="y domain", fillcolor="rgba(0,0,0,0.07)",
+                line=dict(width=0), layer="below")  # fmt: skip
+    edges = [
+        dict(type="line", x0=edge, x1=edge, xref="x", y0=0, y1=1, yref="y domain",
+             line=dict(color="#666666", width=1, dash="dash"))
+        for edge in (-1, 1)
+    ]  # fmt: skip
     extent = max(1.6, float(data["x"].abs().max()) * 1.25)  # room for the value outside the bar
-    fig.add_vrect(x0=-1, x1=1, fillcolor="rgba(0,0,0,0.07)", line_width=0, layer="below")
-    for edge in (-1, 1):
-        fig.add_vline(x=edge, line=dict(color="#666666", width=1, dash="dash"))
-    fig.add_annotation(text="no detectable change", x=0, y=1, xref="x", yref="paper", yanchor="bottom",
-                       showarrow=False, font=dict(size=13, color="#444444"))  # fmt: skip
-    fig = _layout(fig, title, 210 + 56 * len(data), meta)
-    fig.update_layout(barmode="overlay", bargap=0.5, margin_t=fig.layout.margin.t + 22, margin_l=16)
-    fig.update_xaxes(
-        title_text="Change from baseline, in MDCs<br>(beyond ±1 = real change; right = better)",
-        range=[-extent, extent],
-        zeroline=True,
-        zerolinecolor="#444444",
-    )
-    fig.update_yaxes(categoryorder="array", categoryarray=data["label"].tolist(), autorange="reversed",
-                     showticklabels=False, showgrid=False)  # fmt: skip
-    return fig
+    layout = _layout(
+        title, 210 + 56 * len(data), meta, top=22, annotations=[*labels, band_note], shapes=[band, *edges],
+        barmode="overlay", bargap=0.5,
+        xaxis=dict(
+            title=dict(text="Change from baseline, in MDCs<br>(beyond ±1 = real change; right = better)"),
+            range=[-extent, extent], zeroline=True, zerolinecolor="#444444",
+        ),
+        yaxis=dict(categoryorder="array", categoryarray=data["label"].tolist(), autorange="reversed",
+                   showticklabels=False, showgrid=False),
+    )  # fmt: skip
+    layout["margin"]["l"] = 16
+    return go.Figure(dict(data=bars, layout=layout))
 
 
 # ---- exercise adherence -----------------------------------------------------------------------------------
@@ -549,27 +610,27 @@ def adherence_chart(exercise_log: pd.DataFrame, programme: pd.DataFrame) -> go.F
     exercises = [e for e in prescribed.index if e in done.columns] + [
         c for c in done.columns if c not in prescribed
     ]
-    fig = go.Figure()
+    traces = []
     for i, exercise in enumerate(exercises):
         label = catalog.EXERCISES[exercise].label if exercise in catalog.EXERCISES else str(exercise)
-        fig.add_trace(
-            go.Bar(x=done.index, y=done[exercise], name=label, marker_color=EXERCISE_COLOURS[i % 8],
+        traces.append(
+            dict(type="bar", x=done.index, y=done[exercise], name=label, marker=dict(color=EXERCISE_COLOURS[i % 8]),
                    hovertemplate=f"{label}: %{{y}} sessions<extra></extra>")
         )  # fmt: skip
     if len(prescribed):
         total = float(prescribed.sum())
         x_range = [done.index.min() - pd.Timedelta(days=3.5), done.index.max() + pd.Timedelta(days=3.5)]
-        fig.add_trace(
-            go.Scatter(x=x_range, y=[total, total], mode="lines", name="prescribed per week",
+        traces.append(
+            dict(type="scatter", x=x_range, y=[total, total], mode="lines", name="prescribed per week",
                        line=dict(color="#000000", width=2, dash="dash"),
                        hovertemplate=f"prescribed: {_num(total)} sessions per week<extra></extra>")
         )  # fmt: skip
-    fig = _layout(fig, title, 420, meta)
-    fig.update_layout(barmode="stack", hovermode="x unified")
-    fig.update_xaxes(title_text="Week")
-    _week_ticks(fig, done.index[0], done.index[-1])
-    fig.update_yaxes(title_text="Sessions", rangemode="tozero")
-    return fig
+    layout = _layout(
+        title, 420, meta, barmode="stack", hovermode="x unified",
+        xaxis=dict(title=dict(text="Week"), **_week_ticks(done.index[0], done.index[-1])),
+        yaxis=dict(title=dict(text="Sessions"), rangemode="tozero"),
+    )  # fmt: skip
+    return go.Figure(dict(data=traces, layout=layout))
 
 
 # ---- LEFS -------------------------------------------------------------------------------------------------
@@ -585,20 +646,20 @@ def lefs_chart(lefs: pd.DataFrame) -> go.Figure:
     first = float(scores["total"].iloc[0])
     x_range = [scores["date"].min() - PAD, scores["date"].max() + PAD]
     low, high = max(first - catalog.LEFS_MDC, 0), min(first + catalog.LEFS_MDC, 80)
-    fig = go.Figure()
-    fig.add_trace(
+    band = (
         _band(*x_range, low, high, name=f"first score ±{catalog.LEFS_MDC} (MCID)",
               fillcolor=_rgba("#009E73", 0.13), hoverinfo="text",
               text=f"first score {_num(first)} ± {catalog.LEFS_MDC}: inside = no important change")
     )  # fmt: skip
     change = scores["total"] - first
-    fig.add_trace(
-        go.Scatter(x=scores["date"], y=scores["total"], mode="lines+markers", name="LEFS total",
+    line = (
+        dict(type="scatter", x=scores["date"], y=scores["total"], mode="lines+markers", name="LEFS total",
                    line=dict(color="#009E73", width=2.5), marker=dict(size=9), customdata=change,
                    hovertemplate="%{x|%d %b %Y}<br>LEFS <b>%{y}/80</b><br>change from first %{customdata:+d}"
                    "<extra></extra>")
     )  # fmt: skip
-    fig = _layout(fig, title, 400, meta)
-    fig.update_xaxes(title_text="Date", range=x_range)
-    fig.update_yaxes(title_text="LEFS total (0-80)", range=[0, 80])
-    return fig
+    layout = _layout(
+        title, 400, meta, xaxis=dict(title=dict(text="Date"), range=x_range),
+        yaxis=dict(title=dict(text="LEFS total (0-80)"), range=[0, 80]),
+    )  # fmt: skip
+    return go.Figure(dict(data=[band, line], layout=layout))

@@ -163,13 +163,13 @@ def emit(frame: pd.DataFrame, fmt: str) -> None:
         click.echo(out.to_csv(index=False, lineterminator="\n"), nl=False)
 
 
-def _progress(ctx: click.Context, patient: str | None, as_of):
+def _progress(ctx: click.Context, patient: str | None, as_of, slopes: bool = True):
     from hipdata.analysis import progress
 
     store = open_store(ctx)
     require_patient(store, patient)
     day = as_of.date() if as_of else date.today()
-    return progress(store, SYSTEM, day, patient)
+    return progress(store, SYSTEM, day, patient, slopes)
 
 
 @main.command()
@@ -177,7 +177,7 @@ def _progress(ctx: click.Context, patient: str | None, as_of):
 @click.pass_context
 def weekly(ctx, patient, as_of, fmt):
     """Weekly values: the median of each week's readings per patient, measure and side."""
-    emit(_progress(ctx, patient, as_of).weekly, fmt)
+    emit(_progress(ctx, patient, as_of, slopes=False).weekly, fmt)
 
 
 @main.command("trends")
@@ -193,7 +193,7 @@ def trends_(ctx, patient, as_of, fmt):
 @click.pass_context
 def flags(ctx, patient, as_of, fmt):
     """Patient flags: inactive, worsening, pain rising, asymmetry, plateau."""
-    emit(_progress(ctx, patient, as_of).flags, fmt)
+    emit(_progress(ctx, patient, as_of, slopes=False).flags, fmt)
 
 
 # ---- report ----------------------------------------------------------------------------------------

@@ -118,10 +118,9 @@ def report_html(store: Store, actor: Actor, patient_id: str, as_of: date | None 
     if len(result.trends):
         parts.append("<h2>Charts</h2>")
         parts.append(_chart(charts.progress_at_a_glance(result.trends)))
-        for measure_id in result.trends["measure"].unique():
-            parts.append(
-                _chart(charts.measure_chart(measure_id, readings, result.weekly, result.trends, goals=goals))
-            )
+        measures = list(result.trends["measure"].unique())
+        figures = charts.measure_charts(measures, readings, result.weekly, result.trends, goals)
+        parts += [_chart(figure) for figure in figures.values()]
         if result.weekly["measure"].map(lambda m: catalog.MEASURES[m].group == "pain").any():
             parts.append(_chart(charts.pain_heatmap(result.weekly)))
 

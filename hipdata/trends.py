@@ -225,8 +225,12 @@ def _catalog(measures: pd.Series, column: str) -> np.ndarray:
     return measures.map(table).to_numpy()
 
 
-def series_trends(weekly: pd.DataFrame) -> pd.DataFrame:
-    """One row per series of `weekly` (as weekly_values returns it): rules 2-4, sorted by series."""
+def series_trends(weekly: pd.DataFrame, slopes: bool = True) -> pd.DataFrame:
+    """One row per series of `weekly` (as weekly_values returns it): rules 2-4, sorted by series.
+
+    slopes=False leaves out slope_per_week: the Theil-Sen slope is most of the cost, and the caseload
+    and the flags do not use it.
+    """
     s = _Series(weekly)
     out = s.keys
     baseline = (s.v[s.starts] + s.v[np.minimum(s.starts + 1, s.last)]) / 2
@@ -245,16 +249,17 @@ def series_trends(weekly: pd.DataFrame) -> pd.DataFrame:
         ["insufficient_data", "improved", "worsened"],
         default="no_detectable_change",
     )
-    return out.assign(
+    out = out.assign(
         weeks=s.counts.astype(np.int64),
         baseline=baseline,
         current=current,
         change=change,
         improvement=improvement,
         mdc=mdc,
-        slope_per_week=_theil_sen(s),
+        slope_per_week=_theil_sen(s) if slopes else np.nan,
         status=status,
-    )[TREND_COLUMNS]
+    )
+    return out[TREND_COLUMNS] if slopes else out[[c for c in TREND_COLUMNS if c != "slope_per_week"]]
 
 
 def _in_groups(measures: pd.Series, groups: tuple[str, ...]) -> np.ndarray:

@@ -216,10 +216,7 @@ def _progress_figures(
     if group == "pain":
         figures["heatmap"] = charts.pain_heatmap(result.weekly)
     measures = [m for m in result.trends["measure"].unique() if catalog.MEASURES[m].group == group]
-    for measure_id in measures:
-        figures[measure_id] = charts.measure_chart(
-            measure_id, readings, result.weekly, result.trends, goals=goals, since=since
-        )
+    figures.update(charts.measure_charts(measures, readings, result.weekly, result.trends, goals, since))
     return figures
 
 
@@ -268,7 +265,7 @@ def _cached_caseload(
         patients = patients[patients["patient_id"] == patient_id]
     return caseload(
         patients,
-        progress(s, actor, as_of, patient_id),
+        progress(s, actor, as_of, patient_id, slopes=False),
         s.records(actor, "exercise_log", patient_id),
         s.records(actor, "programme", patient_id),
         s.records(actor, "lefs", patient_id),

@@ -5,6 +5,7 @@ Frames are built by hand here, so these tests do not depend on the trend rules o
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
@@ -232,6 +233,36 @@ def test_measure_chart_without_readings_says_so(frame):
     fig = charts.measure_chart(IR, pd.DataFrame(), pd.DataFrame(), frame)
     assert "No readings yet" in annotation_text(fig)
     assert "higher is better" in fig.layout.title.text
+
+
+def test_charts_of_several_measures_are_the_charts_of_each(readings, weekly, trends):
+    """measure_charts shares the work on a patient's frames; each chart must stay what it is alone."""
+    mode_changed = reading(3, 1, "", 5, measure="pain_low_back", mode="passive")  # pain has a change too
+    readings = pd.concat([readings, pd.DataFrame([mode_changed])], ignore_index=True)
+    weekly = weekly_of(readings)
+    for since in (None, week(2, 3)):
+        together = charts.measure_charts(
+            [IR, "pain_low_back", "hip_flexion"], readings, weekly, trends, None, since
+        )
+        assert list(together) == [IR, "pain_low_back", "hip_flexion"]
+        for measure_id, figure in together.items():
+            alone = charts.measure_chart(measure_id, readings[readings["measure"] == measure_id], weekly, trends,
+                                         since=since)  # fmt: skip
+            assert json.loads(figure.to_json()) == json.loads(alone.to_json())
+    assert "context change" in names(together["pain_low_back"])
+    assert "No readings" in annotation_text(together["hip_flexion"])
+
+
+def test_charts_carry_a_trimmed_white_template():
+    """The house template is plotly_white kept to the traces used: the same look, a fraction of the bytes."""
+    white = charts.pio.templates["plotly_white"]
+    one = pd.DataFrame([reading(0, 1, "left", 30)])
+    fig = charts.measure_chart(IR, one, weekly_of(one), pd.DataFrame())
+    template = fig.layout.template
+    assert template.layout.plot_bgcolor == white.layout.plot_bgcolor == "white"
+    assert template.layout.xaxis.gridcolor == white.layout.xaxis.gridcolor
+    assert template.data.scatter == white.data.scatter and not template.data.pie
+    assert len(fig.to_json()) < 12_000
 
 
 # ---- pain heatmap -----------------------------------------------------------------------------------------

@@ -168,6 +168,14 @@ def test_baseline_current_change_and_columns():
     assert row["status"] == "no_detectable_change"
 
 
+def test_trends_without_slopes_are_the_same_trends_minus_the_slope_column():
+    rows = series([30, 34, 50, 60, 38, 42]) + series([5, 4, 4, 3], measure="pain_hip", side=None)
+    weekly = trends.weekly_values(frame(rows), AS_OF)
+    full, lean = trends.series_trends(weekly), trends.series_trends(weekly, slopes=False)
+    assert "slope_per_week" not in lean.columns and full["slope_per_week"].notna().all()
+    pd.testing.assert_frame_equal(lean, full.drop(columns="slope_per_week"))
+
+
 @pytest.mark.parametrize(
     ("values", "status"),
     [
