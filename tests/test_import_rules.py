@@ -162,6 +162,23 @@ def test_a_clean_file_is_read_once_and_typed_by_duckdb(tmp_path, monkeypatch):
     assert plain(stored) == plain(pandas_answer(raw)) and len(stored) == 3
 
 
+def test_a_spreadsheet_export_with_bom_and_crlf_is_typed_by_duckdb_too(tmp_path, monkeypatch):
+    monkeypatch.setattr(Store, "_read_text", lambda *args: pytest.fail("needed the text pass"))
+    path = tmp_path / "excel.csv"
+    path.write_bytes(
+        b"\xef\xbb\xbfpatient_id,date,measure,side,value,note\r\n"
+        b'P1,2026-01-05,hip_flexion,left,30,"two\r\nlines"\r\nP1,2026-01-05,pain_low_back,,3,\r\n'
+    )
+    store = Store(tmp_path / "excel.duckdb")
+    assert import_file(store, SYSTEM, path, today=TODAY).added == 2
+    stored = store.export_readings(SYSTEM)
+    assert stored[["measure", "side", "value"]].values.tolist() == [
+        ["hip_flexion", "left", 30.0],
+        ["pain_low_back", "", 3.0],
+    ]
+    assert stored["note"].iloc[0] == "two\r\nlines"
+
+
 def test_a_file_DuckDB_cannot_type_as_written_is_still_imported_by_the_rules(tmp_path):
     raw = [{**BASE, "side": " left ", "value": " 35 ", "date": " 2026-01-05", "method": "goniometer "}]
     stored = sql_answer(raw, tmp_path)
