@@ -1,4 +1,4 @@
-"""The `hipdata` command line through click's CliRunner (one real subprocess for `python -m hipdata`)."""
+"""The `hipdata` command line through click's CliRunner (real subprocesses for `python -m hipdata` and start-up)."""
 
 from __future__ import annotations
 
@@ -519,3 +519,19 @@ def test_table_commands_write_many_patients_as_csv_and_json(run_cli):
     rows = pd.read_csv(io.StringIO(run_cli("trends").stdout), dtype={"side": str}, keep_default_na=False)
     keys = list(zip(rows["patient_id"], rows["measure"], rows["side"], strict=True))
     assert keys == sorted(keys)  # sorted by patient, measure, side
+
+
+def test_the_import_command_runs_without_loading_pandas_or_argon2(tmp_path):
+    """Python start-up is part of the import's time: the command checks files in DuckDB and needs neither."""
+    path = tmp_path / "readings.csv"
+    path.write_text(
+        "patient_id,date,measure,side,value\nP1,2026-01-05,hip_flexion,left,30\n", encoding="utf-8"
+    )
+    code = (
+        "import sys; from hipdata.cli import main;"
+        f"main(['--db', {str(tmp_path / 'db.duckdb')!r}, 'import', {str(path)!r}], standalone_mode=False);"
+        "print(sorted(m for m in ('pandas', 'numpy', 'argon2') if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert "Imported 1 readings" in done.stdout
+    assert done.stdout.strip().splitlines()[-1] == "[]"

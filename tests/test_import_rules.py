@@ -13,7 +13,7 @@ import pytest
 from hipdata.auth import SYSTEM
 from hipdata.contract import READING_COLUMNS, ValidationError
 from hipdata.file_import import import_file
-from hipdata.store import Store
+from hipdata.store import Store, csv_file
 from hipdata.validate import clean_readings
 
 TODAY = date(2026, 3, 1)
@@ -151,7 +151,7 @@ def test_a_clean_file_is_read_once_and_typed_by_duckdb(tmp_path, monkeypatch):
     def text_pass(*args):
         raise AssertionError("a clean file must not need the text pass")
 
-    monkeypatch.setattr(Store, "_read_text", text_pass)
+    monkeypatch.setattr(csv_file, "read_text", text_pass)
     raw = [
         {**BASE, "method": "phone_app", "position": "supine", "mode": "active", "measured_by": "self",
          "note": 'a, "b"\nc'},
@@ -163,7 +163,7 @@ def test_a_clean_file_is_read_once_and_typed_by_duckdb(tmp_path, monkeypatch):
 
 
 def test_a_spreadsheet_export_with_bom_and_crlf_is_typed_by_duckdb_too(tmp_path, monkeypatch):
-    monkeypatch.setattr(Store, "_read_text", lambda *args: pytest.fail("needed the text pass"))
+    monkeypatch.setattr(csv_file, "read_text", lambda *args: pytest.fail("needed the text pass"))
     path = tmp_path / "excel.csv"
     path.write_bytes(
         b"\xef\xbb\xbfpatient_id,date,measure,side,value,note\r\n"

@@ -11,7 +11,8 @@ import pytest
 
 from hipdata import auth, catalog
 from hipdata.auth import SYSTEM, Actor
-from hipdata.store import ENUM_TYPES, MIGRATIONS, AccessDenied, Store
+from hipdata.store import AccessDenied, Store
+from hipdata.store.schema import ENUM_TYPES, MIGRATIONS
 
 ADMIN = Actor("boss", "admin")
 T1 = Actor("t1", "therapist")

@@ -1,8 +1,9 @@
 """DuckDB storage: schema and migrations, access control, transactions and the audit trail.
 
-This is the only module that holds SQL. One Store owns the database for the process; every thread gets its
-own cursor, and every write goes through `_write`, one transaction at a time. Every read and write takes the
-acting user and touches only the patients that user may see: a page cannot forget to filter.
+This package is the only place that holds SQL (schema.py: the migrations; csv_file.py: reading and checking
+a readings file). One Store owns the database for the process; every thread gets its own cursor, and every
+write goes through `_write`, one transaction at a time. Every read and write takes the acting user and
+touches only the patients that user may see: a page cannot forget to filter.
 
 DuckDB lets only one process open a database file for writing: stop the app before running a CLI command
 that writes to the same file (or point one of them at another file with --db / HIPDATA_DB).
@@ -10,7 +11,6 @@ that writes to the same file (or point one of them at another file with --db / H
 
 from __future__ import annotations
 
-import csv
 import json
 import secrets
 import threading
@@ -23,128 +23,21 @@ from typing import TYPE_CHECKING
 
 import duckdb
 
-from hipdata import catalog
 from hipdata.auth import ROLES, Actor
-from hipdata.contract import (
-    CONTEXT_COLUMNS,
-    EARLIEST_DATE,
-    NOTE_MAX,
-    PATIENT_ID_MAX,
-    READING_COLUMNS,
-    Problem,
-    ValidationError,
-)
+from hipdata.contract import READING_COLUMNS
+from hipdata.store import csv_file
+from hipdata.store.schema import ENUM_TYPES, MIGRATIONS
 
-if (
-    TYPE_CHECKING
-):  # the store hands out DataFrames (DuckDB builds them); it imports pandas only to build its own
+# The store hands out DataFrames that DuckDB builds; it imports pandas only where it builds one itself.
+if TYPE_CHECKING:
     import pandas as pd
-
-# Each migration runs once, in order, inside one transaction; an older file upgrades itself when opened.
-MIGRATIONS: tuple[str, ...] = (
-    # 1: patients, readings with context, weekly aggregates, exercise log, audit trail
-    """
-    CREATE TABLE meta (key VARCHAR PRIMARY KEY, value BIGINT NOT NULL);
-    INSERT INTO meta VALUES ('data_version', 0);
-    CREATE TABLE patients (
-        patient_id VARCHAR PRIMARY KEY, display_name VARCHAR NOT NULL DEFAULT '',
-        created_at TIMESTAMP NOT NULL, created_by VARCHAR NOT NULL, deleted_at TIMESTAMP);
-    CREATE TABLE readings (
-        id BIGINT NOT NULL, patient_id VARCHAR NOT NULL, date DATE NOT NULL, measure VARCHAR NOT NULL,
-        side VARCHAR NOT NULL, value DOUBLE NOT NULL,
-        method VARCHAR, position VARCHAR, mode VARCHAR, measured_by VARCHAR, note VARCHAR,
-        entered_at TIMESTAMP NOT NULL, entered_by VARCHAR NOT NULL,
-        deleted_at TIMESTAMP, deleted_by VARCHAR);
-    CREATE TABLE weekly (
-        patient_id VARCHAR NOT NULL, measure VARCHAR NOT NULL, side VARCHAR NOT NULL, week DATE NOT NULL,
-        value DOUBLE NOT NULL, n INTEGER NOT NULL);
-    CREATE TABLE exercise_log (
-        id BIGINT NOT NULL, patient_id VARCHAR NOT NULL, week DATE NOT NULL, exercise VARCHAR NOT NULL,
-        sessions INTEGER NOT NULL, sets INTEGER, reps INTEGER, seconds INTEGER, band_level VARCHAR,
-        load_kg DOUBLE, entered_at TIMESTAMP NOT NULL, entered_by VARCHAR NOT NULL,
-        deleted_at TIMESTAMP, deleted_by VARCHAR);
-    CREATE TABLE audit (
-        id BIGINT NOT NULL, changed_at TIMESTAMP NOT NULL, actor VARCHAR NOT NULL, action VARCHAR NOT NULL,
-        entity VARCHAR NOT NULL, entity_id VARCHAR, patient_id VARCHAR, old_value VARCHAR, new_value VARCHAR);
-    """,
-    # 2: accounts, sessions and therapist assignments
-    """
-    CREATE TABLE users (
-        username VARCHAR PRIMARY KEY, role VARCHAR NOT NULL, patient_id VARCHAR, email VARCHAR,
-        password_hash VARCHAR, disabled BOOLEAN NOT NULL DEFAULT false,
-        failed_attempts INTEGER NOT NULL DEFAULT 0, locked_until TIMESTAMP, created_at TIMESTAMP NOT NULL);
-    CREATE TABLE sessions (
-        token VARCHAR PRIMARY KEY, username VARCHAR NOT NULL, created_at TIMESTAMP NOT NULL,
-        last_seen TIMESTAMP NOT NULL);
-    CREATE TABLE assignments (patient_id VARCHAR PRIMARY KEY, therapist VARCHAR NOT NULL);
-    """,
-    # 3: therapist review: goals, notes, exercise programme, LEFS questionnaire
-    """
-    CREATE TABLE goals (
-        id BIGINT NOT NULL, patient_id VARCHAR NOT NULL, measure VARCHAR NOT NULL, side VARCHAR NOT NULL,
-        target DOUBLE NOT NULL, target_date DATE NOT NULL, entered_at TIMESTAMP NOT NULL,
-        entered_by VARCHAR NOT NULL, deleted_at TIMESTAMP, deleted_by VARCHAR);
-    CREATE TABLE notes (
-        id BIGINT NOT NULL, patient_id VARCHAR NOT NULL, week DATE NOT NULL, text VARCHAR NOT NULL,
-        entered_at TIMESTAMP NOT NULL, entered_by VARCHAR NOT NULL, deleted_at TIMESTAMP, deleted_by VARCHAR);
-    CREATE TABLE programme (
-        id BIGINT NOT NULL, patient_id VARCHAR NOT NULL, exercise VARCHAR NOT NULL,
-        sessions_per_week INTEGER NOT NULL, dose VARCHAR NOT NULL DEFAULT '', entered_at TIMESTAMP NOT NULL,
-        entered_by VARCHAR NOT NULL, deleted_at TIMESTAMP, deleted_by VARCHAR);
-    CREATE TABLE lefs (
-        id BIGINT NOT NULL, patient_id VARCHAR NOT NULL, date DATE NOT NULL, answers VARCHAR NOT NULL,
-        total INTEGER NOT NULL, entered_at TIMESTAMP NOT NULL, entered_by VARCHAR NOT NULL,
-        deleted_at TIMESTAMP, deleted_by VARCHAR);
-    """,
-    # 4: catalog ids stored as enums (smaller, and faster to write and to group by); the weekly medians are
-    # computed when read, from the readings themselves. With one check-in a week the `weekly` table held as
-    # many rows as `readings`: keeping it up to date cost a bulk import more than reading the file.
-    """
-    CREATE TYPE measure_id AS ENUM ('figure_four', 'fingertip_to_floor', 'hip_abduction', 'hip_adduction',
-        'hip_extension', 'hip_external_rotation', 'hip_flexion', 'hip_internal_rotation', 'pain_ankle_foot',
-        'pain_hip', 'pain_knee', 'pain_low_back');
-    CREATE TYPE side_id AS ENUM ('', 'left', 'right');
-    CREATE TYPE method_id AS ENUM ('goniometer', 'inclinometer', 'phone_app', 'tape_measure', 'visual_estimate');
-    CREATE TYPE position_id AS ENUM ('prone', 'seated', 'side_lying', 'standing', 'supine');
-    CREATE TYPE mode_id AS ENUM ('active', 'passive');
-    CREATE TYPE measured_by_id AS ENUM ('self', 'therapist');
-    ALTER TABLE readings ALTER measure TYPE measure_id;
-    ALTER TABLE readings ALTER side TYPE side_id;
-    ALTER TABLE readings ALTER method TYPE method_id;
-    ALTER TABLE readings ALTER position TYPE position_id;
-    ALTER TABLE readings ALTER mode TYPE mode_id;
-    ALTER TABLE readings ALTER measured_by TYPE measured_by_id;
-    DROP TABLE weekly;
-    """,
-)
-# The enum types of migration 4, by reading column, each in alphabetical order (so enums sort as the ids do);
-# a test holds them to the catalog.
-ENUM_TYPES = {"measure": "measure_id", "side": "side_id", **{c: f"{c}_id" for c in CONTEXT_COLUMNS}}
 
 # Soft-deletable patient-owned tables that follow the same shape (id, patient_id, ..., deleted_at).
 PATIENT_TABLES = ("readings", "exercise_log", "goals", "notes", "programme", "lefs")
 THERAPIST_TABLES = ("goals", "notes", "programme")  # patients read these but never write them
-# The text rows of a file with their spreadsheet row numbers (the header is row 1): `raw` keeps the file's
-# order, so rowid 0 is row 2.
-RAW_ROWS = "(SELECT rowid + 2 AS row, * FROM raw)"
 # The reading columns with the enums as text, as the pages and files use them.
 _AS_TEXT = ", ".join(f"{c}::VARCHAR AS {c}" if c in ENUM_TYPES else c for c in READING_COLUMNS)
 DEDUPE_KEY = READING_COLUMNS  # a reading is the same reading when every column of the CSV is the same
-
-
-_STRUCTURE_MESSAGES = {
-    "INVALID UNICODE": "is not UTF-8 text; save the file as CSV UTF-8",
-    "UNQUOTED VALUE": 'has a quote in the middle of a field; double it ("") or quote the whole field',
-    "INVALID STATE": "has an unterminated quote; close every quoted field",
-}
-
-
-def _structure_problem(line: int, kind: str, text: str | None, message: str, width: int) -> Problem:
-    """A row DuckDB could not split into the header's columns, worded as the form's reader words it."""
-    if kind in ("MISSING COLUMNS", "TOO MANY COLUMNS"):
-        fields = len(next(csv.reader([text or ""]), []))
-        message = f"has {fields} fields; the header has {width}"
-    return Problem(int(line), "row", str(text or "")[:80], _STRUCTURE_MESSAGES.get(kind, message))
 
 
 class AccessDenied(PermissionError):
@@ -167,20 +60,6 @@ def _registered(cur, name: str, frame: pd.DataFrame) -> Iterator[None]:
     finally:
         with suppress(duckdb.Error):  # an aborted transaction refuses this too; its own error is what matters
             cur.unregister(name)
-
-
-CATALOG_COLUMNS = "(catalog_measure, sided, whole, low, high, range_text)"
-# A number as the rules read one: DuckDB alone would also read digit separators (1_000), which pandas does not.
-NUMBER = "CASE WHEN NOT contains({0}, '_') THEN TRY_CAST(trim({0}) AS DOUBLE) END"
-
-
-def _catalog_rows() -> str:
-    """Each measure's rules as rows of an inline SQL table (12 rows), in CATALOG_COLUMNS."""
-    return ", ".join(
-        f"('{m.id}', {m.sided}, {m.whole_numbers}, {float(m.valid_min)!r}, {float(m.valid_max)!r}, "
-        f"'must be between {float(m.valid_min):g} and {float(m.valid_max):g} {m.unit}')"
-        for m in catalog.MEASURES.values()
-    )
 
 
 def _first(result) -> tuple | None:
@@ -514,163 +393,17 @@ class Store:
         """
         today = today or date.today()
         cur = self._cursor()
-        if not self._read_typed(cur, path, header, today):
-            self._read_text(cur, path, header)
-            self._check_structure(cur, len(header))
-            self._check_raw(cur, today)
-            self._type_text(cur)
+        if not csv_file.read_typed(cur, path, header, today):
+            csv_file.read_text(cur, path, header)
+            csv_file.check_structure(cur, len(header))
+            csv_file.check_text(cur, today)
+            csv_file.type_text(cur)
         progress("checking")
         with self._write() as cur:
             progress("writing")
             result = self._insert_incoming(cur, actor, dedupe=True, per_row_audit=False)
             progress("saving")
         return result
-
-    @staticmethod
-    def _read_csv(columns: dict[str, str], **options) -> str:
-        """read_csv of exactly the CSV contract (no guessing), with the rows it cannot read set aside."""
-        spec = ", ".join(f"'{c}': '{t}'" for c, t in columns.items())
-        extra = "".join(f", {k} = {v}" for k, v in options.items())
-        return f"""read_csv(?, header = true, delim = ',', quote = '"', escape = '"', auto_detect = false,
-                            columns = {{{spec}}}, null_padding = false, store_rejects = true{extra})"""
-
-    def _read_typed(self, cur, path: str | Path, header: list[str], today: date) -> bool:
-        """Read the file into `incoming`, typed by DuckDB; True when every cell was taken and every row passes.
-
-        The header was checked against the catalog's column names, so it is safe to spell out here.
-        """
-        types = {
-            "patient_id": "VARCHAR",
-            "date": "VARCHAR",
-            "value": "VARCHAR",
-            "note": "VARCHAR",
-            **ENUM_TYPES,
-        }
-        cells = {c: c if c in header else "NULL" for c in READING_COLUMNS}
-        try:
-            cur.execute("DROP TABLE IF EXISTS reject_errors; DROP TABLE IF EXISTS reject_scans")
-            cur.execute(
-                f"""CREATE OR REPLACE TEMP TABLE incoming AS
-                    SELECT patient_id, TRY_CAST(date AS DATE) AS date, measure,
-                           coalesce(side, ''::side_id) AS side, {NUMBER.format("value")} AS value, {cells["method"]}::method_id AS method,
-                           {cells["position"]}::position_id AS position, {cells["mode"]}::mode_id AS mode,
-                           {cells["measured_by"]}::measured_by_id AS measured_by, nullif({cells["note"]}, '') AS note,
-                           date AS date_text
-                    FROM {self._read_csv({c: types[c] for c in header})}""",
-                [str(path)],
-            )
-        except duckdb.Error:
-            return False  # the text pass says what is wrong
-        if cur.execute("SELECT count(*) FROM reject_errors").fetchall()[0][0]:
-            return False
-        # The rules of _check_raw, for cells DuckDB has already typed: the date must read back exactly as
-        # written (YYYY-MM-DD, no spaces), the measure's side, range and whole numbers, the lengths.
-        failing = cur.execute(
-            f"""WITH c{CATALOG_COLUMNS} AS (VALUES {_catalog_rows()})
-                SELECT count(*) FROM incoming i LEFT JOIN c ON c.catalog_measure = i.measure::VARCHAR
-                WHERE NOT coalesce(
-                    trim(patient_id) <> '' AND length(patient_id) <= {PATIENT_ID_MAX}
-                    AND date::VARCHAR = date_text AND date >= DATE '{EARLIEST_DATE}' AND date <= ?::DATE
-                    AND (side <> '') = sided AND isfinite(value) AND value BETWEEN low AND high
-                    AND (NOT whole OR value = round(value)) AND coalesce(length(note), 0) <= {NOTE_MAX},
-                    false)""",
-            [today],
-        ).fetchall()[0][0]
-        if failing:
-            return False
-        cur.execute("ALTER TABLE incoming DROP COLUMN date_text")
-        return True
-
-    def _read_text(self, cur, path: str | Path, header: list[str]) -> None:
-        """Read the file into `raw` as text, one column per CSV column; empty fields as empty text."""
-        text = ", ".join(
-            f"coalesce({c}, '') AS {c}" if c in header else f"'' AS {c}" for c in READING_COLUMNS
-        )
-        try:
-            cur.execute("DROP TABLE IF EXISTS reject_errors; DROP TABLE IF EXISTS reject_scans")
-            cur.execute(
-                f"""CREATE OR REPLACE TEMP TABLE raw AS
-                    SELECT {text} FROM {self._read_csv(dict.fromkeys(header, "VARCHAR"), all_varchar="true")}""",
-                [str(path)],
-            )
-        except duckdb.Error as error:
-            reason = "is not UTF-8 text" if "unicode" in str(error).lower() else "is not a readable CSV file"
-            raise ValidationError(
-                [Problem(None, "file", "", f"{reason}: {str(error).splitlines()[0]}")]
-            ) from None
-
-    def _type_text(self, cur) -> None:
-        """The checked text rows of `raw` as `incoming`, typed and trimmed as validate.clean_readings does."""
-        context = ", ".join(f"nullif(trim({c}), '')::{c}_id AS {c}" for c in CONTEXT_COLUMNS)
-        cur.execute(
-            f"""CREATE OR REPLACE TEMP TABLE incoming AS
-                SELECT patient_id, CAST(trim(date) AS DATE) AS date, trim(measure)::measure_id AS measure,
-                       trim(side)::side_id AS side, CAST(trim(value) AS DOUBLE) AS value, {context},
-                       nullif(note, '') AS note
-                FROM raw ORDER BY rowid"""
-        )
-        cur.execute("DROP TABLE raw")
-
-    def _check_structure(self, cur, width: int) -> None:
-        """Rows DuckDB could not split into the header's columns: each is named, with what is wrong."""
-        rejects = cur.execute(
-            "SELECT line, error_type, csv_line, error_message FROM reject_errors ORDER BY line"
-        ).fetchall()
-        if rejects:  # DuckDB may report one row more than once: name it once
-            by_line = {line: _structure_problem(line, *rest, width) for line, *rest in rejects}
-            raise ValidationError(list(by_line.values()))
-
-    def _check_raw(self, cur, today: date) -> None:
-        """Every rule of validate.clean_readings as one SQL pass; raise ValidationError listing all problems."""
-        unknown = "unknown measure; allowed: " + ", ".join(catalog.MEASURES)
-        checks = [
-            ("patient_id", "trim(patient_id) = ''", "'must not be empty'"),
-            ("patient_id", f"length(patient_id) > {PATIENT_ID_MAX}", f"'must be at most {PATIENT_ID_MAX} characters'"),
-            ("date", "bad_date", "'must be a calendar date written YYYY-MM-DD'"),
-            ("date", f"NOT bad_date AND day < DATE '{EARLIEST_DATE}'", f"'must not be before {EARLIEST_DATE}'"),
-            ("date", "NOT bad_date AND day > ?::DATE", f"'must not be in the future (today is {today})'"),
-            ("measure", "catalog_measure IS NULL", f"'{unknown}'"),
-            ("side", "sided AND trim(side) NOT IN ('left', 'right')", "'this measure needs side left or right'"),
-            ("side", "NOT sided AND trim(side) <> ''", "'this measure has no sides; leave side empty'"),
-            ("value", "NOT finite", "'must be a finite number'"),
-            ("value", "finite AND (number < low OR number > high)", "range_text"),
-            ("value", "finite AND whole AND number <> round(number)", "'pain is a whole number 0-10'"),
-            *[
-                (column, f"trim({column}) <> '' AND trim({column}) NOT IN ({', '.join(repr(x) for x in choices)})",
-                 "'allowed: empty, " + ", ".join(choices) + "'")
-                for column, choices in catalog.CONTEXT_CHOICES.items()
-            ],
-            ("note", f"length(note) > {NOTE_MAX}", f"'must be at most {NOTE_MAX} characters'"),
-        ]  # fmt: skip
-        # One pass computes every rule for every row; the problems are only spelled out when there are any.
-        flags = ", ".join(
-            f"coalesce({condition}, false) AS rule_{i}" for i, (_, condition, _) in enumerate(checks)
-        )
-        cur.execute(
-            f"""CREATE OR REPLACE TEMP TABLE checked AS
-                WITH c{CATALOG_COLUMNS} AS (VALUES {_catalog_rows()}),
-                parsed AS (
-                    SELECT *, try_strptime(trim(date), '%Y-%m-%d')::DATE AS day,
-                           {NUMBER.format("value")} AS number FROM {RAW_ROWS}),
-                typed AS (
-                    SELECT p.*, c.*, day IS NULL OR NOT regexp_full_match(trim(date), '[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}')
-                           AS bad_date, coalesce(isfinite(number), false) AS finite
-                    FROM parsed p LEFT JOIN c ON c.catalog_measure = trim(p.measure))
-                SELECT row, range_text, {flags} FROM typed""",
-            [today],
-        )
-        any_rule = " OR ".join(f"rule_{i}" for i in range(len(checks)))
-        if cur.execute(f"SELECT count(*) FROM checked WHERE {any_rule}").fetchall()[0][0]:
-            found = " UNION ALL ".join(
-                f"SELECT row, {i} AS rule, '{column}' AS column_name, {column} AS value, {message} AS message "
-                f"FROM checked JOIN {RAW_ROWS} USING (row) WHERE rule_{i}"
-                for i, (column, _, message) in enumerate(checks)
-            )
-            rows = cur.execute(
-                f"SELECT row, column_name, value, message FROM ({found}) ORDER BY row, rule"
-            ).fetchall()
-            raise ValidationError([Problem(int(r), c, v, msg) for r, c, v, msg in rows])
-        cur.execute("DROP TABLE checked")
 
     def _drop_already_stored(self, cur) -> None:
         """Keep only the occurrences of each reading beyond those already stored (k - j of them)."""

@@ -1,0 +1,205 @@
+"""A readings CSV file read and checked inside DuckDB, into the temporary table `incoming`.
+
+read_typed takes a well-formed file in one pass, DuckDB typing every cell; anything else goes through
+read_text, check_structure and check_text, which run every rule of validate.clean_readings on the text
+(tests hold the two engines to the same answers) and name every problem, then type_text.
+"""
+
+from __future__ import annotations
+
+import csv
+from datetime import date
+from pathlib import Path
+
+import duckdb
+
+from hipdata import catalog
+from hipdata.contract import (
+    CONTEXT_COLUMNS,
+    EARLIEST_DATE,
+    NOTE_MAX,
+    PATIENT_ID_MAX,
+    READING_COLUMNS,
+    Problem,
+    ValidationError,
+)
+from hipdata.store.schema import ENUM_TYPES
+
+# The text rows of a file with their spreadsheet row numbers (the header is row 1): `raw` keeps the file's
+# order, so rowid 0 is row 2.
+RAW_ROWS = "(SELECT rowid + 2 AS row, * FROM raw)"
+CATALOG_COLUMNS = "(catalog_measure, sided, whole, low, high, range_text)"
+# A number as the rules read one: DuckDB alone would also read digit separators (1_000), which pandas does not.
+NUMBER = "CASE WHEN NOT contains({0}, '_') THEN TRY_CAST(trim({0}) AS DOUBLE) END"
+
+
+def _catalog_rows() -> str:
+    """Each measure's rules as rows of an inline SQL table (12 rows), in CATALOG_COLUMNS."""
+    return ", ".join(
+        f"('{m.id}', {m.sided}, {m.whole_numbers}, {float(m.valid_min)!r}, {float(m.valid_max)!r}, "
+        f"'must be between {float(m.valid_min):g} and {float(m.valid_max):g} {m.unit}')"
+        for m in catalog.MEASURES.values()
+    )
+
+
+_STRUCTURE_MESSAGES = {
+    "INVALID UNICODE": "is not UTF-8 text; save the file as CSV UTF-8",
+    "UNQUOTED VALUE": 'has a quote in the middle of a field; double it ("") or quote the whole field',
+    "INVALID STATE": "has an unterminated quote; close every quoted field",
+}
+
+
+def _structure_problem(line: int, kind: str, text: str | None, message: str, width: int) -> Problem:
+    """A row DuckDB could not split into the header's columns, worded as the form's reader words it."""
+    if kind in ("MISSING COLUMNS", "TOO MANY COLUMNS"):
+        fields = len(next(csv.reader([text or ""]), []))
+        message = f"has {fields} fields; the header has {width}"
+    return Problem(int(line), "row", str(text or "")[:80], _STRUCTURE_MESSAGES.get(kind, message))
+
+
+def _read_csv(columns: dict[str, str], **options) -> str:
+    """read_csv of exactly the CSV contract (no guessing), with the rows it cannot read set aside."""
+    spec = ", ".join(f"'{c}': '{t}'" for c, t in columns.items())
+    extra = "".join(f", {k} = {v}" for k, v in options.items())
+    return f"""read_csv(?, header = true, delim = ',', quote = '"', escape = '"', auto_detect = false,
+                        columns = {{{spec}}}, null_padding = false, store_rejects = true{extra})"""
+
+
+def read_typed(cur, path: str | Path, header: list[str], today: date) -> bool:
+    """Read the file into `incoming`, typed by DuckDB; True when every cell was taken and every row passes.
+
+    The header was checked against the catalog's column names, so it is safe to spell out here.
+    """
+    types = {
+        "patient_id": "VARCHAR",
+        "date": "VARCHAR",
+        "value": "VARCHAR",
+        "note": "VARCHAR",
+        **ENUM_TYPES,
+    }
+    cell = {c: c if c in header else "NULL" for c in READING_COLUMNS}  # optional columns may be absent
+    context = ", ".join(f"{cell[c]}::{ENUM_TYPES[c]} AS {c}" for c in CONTEXT_COLUMNS)
+    try:
+        cur.execute("DROP TABLE IF EXISTS reject_errors; DROP TABLE IF EXISTS reject_scans")
+        cur.execute(
+            f"""CREATE OR REPLACE TEMP TABLE incoming AS
+                SELECT patient_id, TRY_CAST(date AS DATE) AS date, measure, coalesce(side, ''::side_id) AS side,
+                       {NUMBER.format("value")} AS value, {context}, nullif({cell["note"]}, '') AS note,
+                       date AS date_text
+                FROM {_read_csv({c: types[c] for c in header})}""",
+            [str(path)],
+        )
+    except duckdb.Error:
+        return False  # the text pass says what is wrong
+    if cur.execute("SELECT count(*) FROM reject_errors").fetchall()[0][0]:
+        return False
+    # The rules of _check_raw, for cells DuckDB has already typed: the date must read back exactly as
+    # written (YYYY-MM-DD, no spaces), the measure's side, range and whole numbers, the lengths.
+    failing = cur.execute(
+        f"""WITH c{CATALOG_COLUMNS} AS (VALUES {_catalog_rows()})
+            SELECT count(*) FROM incoming i LEFT JOIN c ON c.catalog_measure = i.measure::VARCHAR
+            WHERE NOT coalesce(
+                trim(patient_id) <> '' AND length(patient_id) <= {PATIENT_ID_MAX}
+                AND date::VARCHAR = date_text AND date >= DATE '{EARLIEST_DATE}' AND date <= ?::DATE
+                AND (side <> '') = sided AND isfinite(value) AND value BETWEEN low AND high
+                AND (NOT whole OR value = round(value)) AND coalesce(length(note), 0) <= {NOTE_MAX},
+                false)""",
+        [today],
+    ).fetchall()[0][0]
+    if failing:
+        return False
+    cur.execute("ALTER TABLE incoming DROP COLUMN date_text")
+    return True
+
+
+def read_text(cur, path: str | Path, header: list[str]) -> None:
+    """Read the file into `raw` as text, one column per CSV column; empty fields as empty text."""
+    text = ", ".join(f"coalesce({c}, '') AS {c}" if c in header else f"'' AS {c}" for c in READING_COLUMNS)
+    try:
+        cur.execute("DROP TABLE IF EXISTS reject_errors; DROP TABLE IF EXISTS reject_scans")
+        cur.execute(
+            f"""CREATE OR REPLACE TEMP TABLE raw AS
+                SELECT {text} FROM {_read_csv(dict.fromkeys(header, "VARCHAR"), all_varchar="true")}""",
+            [str(path)],
+        )
+    except duckdb.Error as error:
+        reason = "is not UTF-8 text" if "unicode" in str(error).lower() else "is not a readable CSV file"
+        raise ValidationError(
+            [Problem(None, "file", "", f"{reason}: {str(error).splitlines()[0]}")]
+        ) from None
+
+
+def type_text(cur) -> None:
+    """The checked text rows of `raw` as `incoming`, typed and trimmed as validate.clean_readings does."""
+    context = ", ".join(f"nullif(trim({c}), '')::{c}_id AS {c}" for c in CONTEXT_COLUMNS)
+    cur.execute(
+        f"""CREATE OR REPLACE TEMP TABLE incoming AS
+            SELECT patient_id, CAST(trim(date) AS DATE) AS date, trim(measure)::measure_id AS measure,
+                   trim(side)::side_id AS side, CAST(trim(value) AS DOUBLE) AS value, {context},
+                   nullif(note, '') AS note
+            FROM raw ORDER BY rowid"""
+    )
+    cur.execute("DROP TABLE raw")
+
+
+def check_structure(cur, width: int) -> None:
+    """Rows DuckDB could not split into the header's columns: each is named, with what is wrong."""
+    rejects = cur.execute(
+        "SELECT line, error_type, csv_line, error_message FROM reject_errors ORDER BY line"
+    ).fetchall()
+    if rejects:  # DuckDB may report one row more than once: name it once
+        by_line = {line: _structure_problem(line, *rest, width) for line, *rest in rejects}
+        raise ValidationError(list(by_line.values()))
+
+
+def check_text(cur, today: date) -> None:
+    """Every rule of validate.clean_readings as one SQL pass; raise ValidationError listing all problems."""
+    unknown = "unknown measure; allowed: " + ", ".join(catalog.MEASURES)
+    checks = [
+        ("patient_id", "trim(patient_id) = ''", "'must not be empty'"),
+        ("patient_id", f"length(patient_id) > {PATIENT_ID_MAX}", f"'must be at most {PATIENT_ID_MAX} characters'"),
+        ("date", "bad_date", "'must be a calendar date written YYYY-MM-DD'"),
+        ("date", f"NOT bad_date AND day < DATE '{EARLIEST_DATE}'", f"'must not be before {EARLIEST_DATE}'"),
+        ("date", "NOT bad_date AND day > ?::DATE", f"'must not be in the future (today is {today})'"),
+        ("measure", "catalog_measure IS NULL", f"'{unknown}'"),
+        ("side", "sided AND trim(side) NOT IN ('left', 'right')", "'this measure needs side left or right'"),
+        ("side", "NOT sided AND trim(side) <> ''", "'this measure has no sides; leave side empty'"),
+        ("value", "NOT finite", "'must be a finite number'"),
+        ("value", "finite AND (number < low OR number > high)", "range_text"),
+        ("value", "finite AND whole AND number <> round(number)", "'pain is a whole number 0-10'"),
+        *[
+            (column, f"trim({column}) <> '' AND trim({column}) NOT IN ({', '.join(repr(x) for x in choices)})",
+             "'allowed: empty, " + ", ".join(choices) + "'")
+            for column, choices in catalog.CONTEXT_CHOICES.items()
+        ],
+        ("note", f"length(note) > {NOTE_MAX}", f"'must be at most {NOTE_MAX} characters'"),
+    ]  # fmt: skip
+    # One pass computes every rule for every row; the problems are only spelled out when there are any.
+    flags = ", ".join(
+        f"coalesce({condition}, false) AS rule_{i}" for i, (_, condition, _) in enumerate(checks)
+    )
+    cur.execute(
+        f"""CREATE OR REPLACE TEMP TABLE checked AS
+            WITH c{CATALOG_COLUMNS} AS (VALUES {_catalog_rows()}),
+            parsed AS (
+                SELECT *, try_strptime(trim(date), '%Y-%m-%d')::DATE AS day,
+                       {NUMBER.format("value")} AS number FROM {RAW_ROWS}),
+            typed AS (
+                SELECT p.*, c.*, day IS NULL OR NOT regexp_full_match(trim(date), '[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}')
+                       AS bad_date, coalesce(isfinite(number), false) AS finite
+                FROM parsed p LEFT JOIN c ON c.catalog_measure = trim(p.measure))
+            SELECT row, range_text, {flags} FROM typed""",
+        [today],
+    )
+    any_rule = " OR ".join(f"rule_{i}" for i in range(len(checks)))
+    if cur.execute(f"SELECT count(*) FROM checked WHERE {any_rule}").fetchall()[0][0]:
+        found = " UNION ALL ".join(
+            f"SELECT row, {i} AS rule, '{column}' AS column_name, {column} AS value, {message} AS message "
+            f"FROM checked JOIN {RAW_ROWS} USING (row) WHERE rule_{i}"
+            for i, (column, _, message) in enumerate(checks)
+        )
+        rows = cur.execute(
+            f"SELECT row, column_name, value, message FROM ({found}) ORDER BY row, rule"
+        ).fetchall()
+        raise ValidationError([Problem(int(r), c, v, msg) for r, c, v, msg in rows])
+    cur.execute("DROP TABLE checked")
