@@ -1,4 +1,4 @@
-"""The `hipdata` command line through click's CliRunner (real subprocesses for `python -m hipdata` and start-up)."""
+"""The `hipdata` command line through click's CliRunner, and in real subprocesses where start-up matters."""
 
 from __future__ import annotations
 
