@@ -1,4 +1,4 @@
-"""The readings CSV contract: read and validate a file in chunks, and write readings back out losslessly."""
+"""Readings CSV with pandas: the upload reader (checked in chunks, for the Data page) and the export writer."""
 
 from __future__ import annotations
 
