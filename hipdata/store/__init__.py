@@ -154,27 +154,23 @@ class Store:
     def _require(self, cur, actor: Actor, patient_ids: list[str], may_create: bool = False) -> list[str]:
         """Raise unless the actor may write for every patient; return the ids that do not exist yet."""
         ids = sorted(set(patient_ids))
-        existing = {
-            r[0]
-            for r in cur.execute(
-                "SELECT patient_id FROM patients WHERE patient_id IN (SELECT unnest(?::VARCHAR[]))", [ids]
-            ).fetchall()
-        }
+        existing = self._existing(cur, actor, ids)
         missing = [p for p in ids if p not in existing]
         if missing and not (may_create and actor.role in ("admin", "system", "therapist")):
             raise AccessDenied(f"unknown patient: {missing[0]}")
-        where, params = self._scope(actor)
-        allowed = {
-            r[0]
-            for r in cur.execute(
-                f"SELECT patient_id FROM patients WHERE patient_id IN (SELECT unnest(?::VARCHAR[])) AND {where}",
-                [ids, *params],
-            ).fetchall()
-        }
-        denied = [p for p in ids if p in existing and p not in allowed]
+        denied = [p for p in ids if p in existing and not existing[p]]
         if denied:
             raise AccessDenied(f"{actor.username} may not change patient {denied[0]}")
         return missing
+
+    def _existing(self, cur, actor: Actor, ids: list[str]) -> dict[str, bool]:
+        """The patients among `ids` that exist, each with whether the actor may see them."""
+        where, params = self._scope(actor)
+        rows = cur.execute(
+            f"SELECT patient_id, {where} FROM patients WHERE patient_id IN (SELECT unnest(?::VARCHAR[]))",
+            [*params, ids],
+        ).fetchall()
+        return dict(rows)
 
     def may_see(self, actor: Actor, patient_id: str) -> bool:
         where, params = self._scope(actor)
@@ -238,12 +234,7 @@ class Store:
     def _create_patients(self, cur, actor: Actor, ids: list[str], names: dict[str, str] | None = None) -> int:
         names = names or {}
         wanted = list(dict.fromkeys(ids))
-        existing = {
-            r[0]
-            for r in cur.execute(
-                "SELECT patient_id FROM patients WHERE patient_id IN (SELECT unnest(?::VARCHAR[]))", [wanted]
-            ).fetchall()
-        }
+        existing = self._existing(cur, actor, wanted)
         new = [p for p in wanted if p not in existing]
         if not new:
             return 0
