@@ -163,12 +163,16 @@ def emit(frame: pd.DataFrame, fmt: str) -> None:
         click.echo(out.to_csv(index=False, lineterminator="\n"), nl=False)
 
 
+def _store_and_day(ctx: click.Context, patient: str | None, as_of) -> tuple[Store, date]:
+    store = open_store(ctx)
+    require_patient(store, patient)
+    return store, as_of.date() if as_of else date.today()
+
+
 def _progress(ctx: click.Context, patient: str | None, as_of, slopes: bool = True):
     from hipdata.analysis import progress
 
-    store = open_store(ctx)
-    require_patient(store, patient)
-    day = as_of.date() if as_of else date.today()
+    store, day = _store_and_day(ctx, patient, as_of)
     return progress(store, SYSTEM, day, patient, slopes)
 
 
@@ -177,7 +181,8 @@ def _progress(ctx: click.Context, patient: str | None, as_of, slopes: bool = Tru
 @click.pass_context
 def weekly(ctx, patient, as_of, fmt):
     """Weekly values: the median of each week's readings per patient, measure and side."""
-    emit(_progress(ctx, patient, as_of, slopes=False).weekly, fmt)
+    store, day = _store_and_day(ctx, patient, as_of)
+    emit(store.weekly(SYSTEM, day, patient), fmt)
 
 
 @main.command("trends")
