@@ -73,20 +73,20 @@ def _dummy_hash() -> str:
 
 
 def sign_in(store, username: str, password: str, now: datetime | None = None) -> str | None:
-    """Return a new session token, or None. Unknown names cost the same hash check, so timing reveals nothing."""
+    """Return a new session token, or None.
+
+    The attempt is counted before its password is checked, so attempts made at once cannot exceed the limit.
+    Refused attempts (unknown name, disabled, locked) cost the same hash check: timing reveals nothing.
+    """
     now = now or datetime.now()
-    account = store.account(username)
-    if account is None:
+    password_hash = store.begin_sign_in(username, now, MAX_FAILED_ATTEMPTS, now + LOCKOUT)
+    if password_hash is None:
         password_matches(_dummy_hash(), password)
         return None
-    locked = account["locked_until"] is not None and account["locked_until"] > now
-    if account["disabled"] or locked:
-        password_matches(_dummy_hash(), password)
+    if not password_matches(password_hash, password):
+        store.fail_sign_in(username, MAX_FAILED_ATTEMPTS, now + LOCKOUT)
         return None
-    if not password_matches(account["password_hash"], password):
-        store.record_failed_sign_in(username, MAX_FAILED_ATTEMPTS, now + LOCKOUT)
-        return None
-    return store.open_session(username, now)
+    return store.finish_sign_in(username, now)
 
 
 def current_actor(store, token: str | None, now: datetime | None = None) -> Actor | None:

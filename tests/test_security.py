@@ -5,10 +5,15 @@ from __future__ import annotations
 
 import re
 import shutil
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import FrozenInstanceError
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from types import SimpleNamespace
 
+import duckdb
 import pandas as pd
 import pytest
 from argon2 import PasswordHasher
@@ -395,6 +400,111 @@ def test_disabling_an_account_ends_its_sessions(clinic):
     clinic.disable_account(ADMIN, "tess")
     assert auth.current_actor(clinic, token) is None
     assert auth.sign_in(clinic, "tess", PASSWORD) is None
+
+
+# ---- sign-in under simultaneous attempts: the count and the lock come from the account row ----------------
+
+
+@pytest.fixture
+def checks(clinic, monkeypatch):
+    """Record every password check against tess's real hash; `checks.gate` (an Event) holds them when cleared."""
+    real_hash = clinic.account("tess")["password_hash"]
+    real_check = auth.password_matches
+    seen: list[str] = []
+    gate = threading.Event()
+    gate.set()
+
+    def counting(password_hash, password):
+        if password_hash == real_hash:
+            seen.append(password)
+            time.sleep(0.2)  # as slow as a real argon2 check, so the attempts overlap
+            assert gate.wait(10)
+        return real_check(password_hash, password)
+
+    monkeypatch.setattr(auth, "password_matches", counting)
+    seen_with_gate = SimpleNamespace(seen=seen, gate=gate)
+    return seen_with_gate
+
+
+def attempts_at_once(store: Store, passwords: list[str]) -> list[str | None]:
+    barrier = threading.Barrier(len(passwords))
+
+    def attempt(password: str) -> str | None:
+        barrier.wait()
+        return auth.sign_in(store, "tess", password)
+
+    with ThreadPoolExecutor(len(passwords)) as pool:
+        return list(pool.map(attempt, passwords))
+
+
+def locked(store: Store) -> bool:
+    until = store.account("tess")["locked_until"]
+    return until is not None and until > datetime.now()
+
+
+@pytest.mark.parametrize("round_", range(3))
+def test_twenty_attempts_at_once_check_at_most_five_passwords(clinic, checks, round_):
+    passwords = [f"wrong guess {i}" for i in range(19)]
+    passwords.insert(round_ * 7, PASSWORD)  # the right one first, in the middle, near the end
+    tokens = attempts_at_once(clinic, passwords)
+    assert len(checks.seen) <= auth.MAX_FAILED_ATTEMPTS
+    assert tokens == [None] * 20, "the attempts beyond the limit locked the account before any check ended"
+    assert locked(clinic)
+    before = len(checks.seen)
+    assert auth.sign_in(clinic, "tess", PASSWORD) is None, "the right password is refused while locked"
+    assert len(checks.seen) == before, "and is not even checked"
+    failed = clinic.audit_log(ADMIN, username="tess")["action"].value_counts()
+    assert failed.get("sign_in_failed", 0) <= auth.MAX_FAILED_ATTEMPTS and "sign_in" not in failed
+
+
+def test_a_right_password_checked_while_the_limit_is_used_up_does_not_lift_the_lock(clinic, checks):
+    checks.gate.clear()  # five attempts (four wrong, the right one) are being checked...
+    with ThreadPoolExecutor(5) as pool:
+        first = [pool.submit(auth.sign_in, clinic, "tess", p) for p in ["wrong one", "wrong two",
+                 "wrong three", "wrong four", PASSWORD]]  # fmt: skip
+        for _ in range(100):
+            if len(checks.seen) == 5:
+                break
+            time.sleep(0.05)
+        assert (
+            auth.sign_in(clinic, "tess", "a sixth guess") is None
+        )  # ...and a sixth arrives: refused unchecked
+        assert len(checks.seen) == 5 and locked(clinic)
+        lock = clinic.account("tess")["locked_until"]
+        checks.gate.set()
+        assert [f.result() for f in first] == [None] * 5
+    assert clinic.account("tess")["locked_until"] == lock, "the success did not lift or move the lock"
+    actions = clinic.audit_log(ADMIN, username="tess")["action"].tolist()
+    assert "sign_in_refused" in actions and "locked" in actions and "sign_in" not in actions
+
+
+def test_an_attempt_that_never_finished_still_counts(clinic, checks):
+    now = datetime(2026, 3, 1, 9, 0)
+    for _ in range(auth.MAX_FAILED_ATTEMPTS):  # five attempts begun and never finished (a killed server)
+        assert clinic.begin_sign_in("tess", now, auth.MAX_FAILED_ATTEMPTS, now + auth.LOCKOUT)
+    assert auth.sign_in(clinic, "tess", PASSWORD, now=now) is None
+    assert checks.seen == [] and clinic.account("tess")["locked_until"] == now + auth.LOCKOUT
+    assert auth.sign_in(clinic, "tess", PASSWORD, now=now + auth.LOCKOUT + timedelta(seconds=1))
+
+
+def test_two_stores_on_one_database_share_the_count(clinic, checks):
+    """Two Store objects, each with its own write lock (as two servers would have): the row decides."""
+    other = Store(clinic.path)
+    try:
+        barrier = threading.Barrier(20)
+
+        def attempt(i: int) -> str | None:
+            barrier.wait()
+            try:
+                return auth.sign_in(clinic if i % 2 else other, "tess", f"wrong guess {i}")
+            except duckdb.TransactionException:  # two writers touched the row at once: the loser is refused
+                return None
+
+        with ThreadPoolExecutor(20) as pool:
+            assert list(pool.map(attempt, range(20))) == [None] * 20
+    finally:
+        other.close()
+    assert len(checks.seen) <= auth.MAX_FAILED_ATTEMPTS and locked(clinic)
 
 
 # ---- password hashes never leave the users table --------------------------------------------------------

@@ -671,28 +671,76 @@ class Store:
     def account_by_email(self, email: str) -> str | None:
         return self._one("SELECT username FROM users WHERE lower(email) = lower(?) AND NOT disabled", [email])
 
-    def record_failed_sign_in(self, username: str, max_attempts: int, lock_until: datetime) -> None:
+    # Sign-in: an attempt counts against the limit from the moment it starts, and the count and the lock are
+    # decided by single UPDATE statements on the account's row inside a write transaction. However many
+    # attempts arrive at once (threads here, or processes against a shared server), at most `max_attempts`
+    # reach the password check before the account locks; those beyond are refused unchecked.
+
+    def begin_sign_in(
+        self, username: str, now: datetime, max_attempts: int, lock_until: datetime
+    ) -> str | None:
+        """Count an attempt: the password hash to check it against, or None when refused without a check.
+
+        Refused: no such account, disabled, locked, or `max_attempts` already counted (failed, or still being
+        checked); in that last case the account locks now. A lock that has ended starts a fresh count.
+        """
         with self._write() as cur:
-            cur.execute(
-                """UPDATE users SET failed_attempts = failed_attempts + 1,
-                   locked_until = CASE WHEN failed_attempts + 1 >= ? THEN ?::TIMESTAMP ELSE locked_until END
-                   WHERE username = ?""",
-                [max_attempts, lock_until, username],
-            )
-            cur.execute(
-                "UPDATE users SET failed_attempts = 0 WHERE username = ? AND locked_until = ?",
-                [username, lock_until],
-            )  # the lock starts a fresh count of attempts for when it ends
+            allowed = _first(cur.execute(
+                """UPDATE users SET failed_attempts = CASE WHEN locked_until <= ? THEN 1 ELSE failed_attempts + 1 END,
+                                    locked_until = NULL
+                   WHERE username = ? AND NOT disabled
+                     AND (locked_until IS NULL AND failed_attempts < ? OR locked_until <= ?)
+                   RETURNING coalesce(password_hash, '')""",
+                [now, username, max_attempts, now],
+            ))  # fmt: skip
+            if allowed is None:
+                self._lock_if_spent(cur, username, max_attempts, lock_until)
+            return None if allowed is None else allowed[0]
+
+    def _lock_if_spent(self, cur, username: str, max_attempts: int, lock_until: datetime) -> bool:
+        locked = _first(cur.execute(
+            """UPDATE users SET locked_until = ?
+               WHERE username = ? AND locked_until IS NULL AND failed_attempts >= ? RETURNING username""",
+            [lock_until, username, max_attempts],
+        ))  # fmt: skip
+        if locked:
+            self._audit(cur, Actor(username, "anonymous"), "locked", "user", username, None, None,
+                        {"locked_until": lock_until})  # fmt: skip
+        return bool(locked)
+
+    def fail_sign_in(self, username: str, max_attempts: int, lock_until: datetime) -> None:
+        """A checked attempt failed: it was counted when it began; lock the account if it used the last one."""
+        with self._write() as cur:
             self._audit(cur, Actor(username, "anonymous"), "sign_in_failed", "user", username, None)
+            self._lock_if_spent(cur, username, max_attempts, lock_until)
+
+    def finish_sign_in(self, username: str, now: datetime) -> str | None:
+        """The password matched: a session token, unless the account locked or was disabled meanwhile.
+
+        A success never lifts a lock in force (other attempts may have used up the limit while this one was
+        being checked); otherwise it resets the count.
+        """
+        with self._write() as cur:
+            cleared = _first(cur.execute(
+                """UPDATE users SET failed_attempts = 0, locked_until = NULL
+                   WHERE username = ? AND NOT disabled AND (locked_until IS NULL OR locked_until <= ?)
+                   RETURNING username""",
+                [username, now],
+            ))  # fmt: skip
+            if cleared is None:
+                self._audit(cur, Actor(username, "anonymous"), "sign_in_refused", "user", username, None)
+                return None
+            return self._open_session(cur, username, now)
 
     def open_session(self, username: str, now: datetime) -> str:
-        token = secrets.token_urlsafe(32)
+        """A session for an account whose identity was proven elsewhere (single sign-on); leaves any lock."""
         with self._write() as cur:
-            cur.execute(
-                "UPDATE users SET failed_attempts = 0, locked_until = NULL WHERE username = ?", [username]
-            )
-            cur.execute("INSERT INTO sessions VALUES (?, ?, ?, ?)", [token, username, now, now])
-            self._audit(cur, Actor(username, "user"), "sign_in", "user", username, None)
+            return self._open_session(cur, username, now)
+
+    def _open_session(self, cur, username: str, now: datetime) -> str:
+        token = secrets.token_urlsafe(32)
+        cur.execute("INSERT INTO sessions VALUES (?, ?, ?, ?)", [token, username, now, now])
+        self._audit(cur, Actor(username, "user"), "sign_in", "user", username, None)
         return token
 
     def session_actor(self, token: str, now: datetime, idle: timedelta) -> Actor | None:
