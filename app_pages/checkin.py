@@ -15,7 +15,14 @@ if patient is None:
     st.stop()
 
 today = date.today()
-day = st.date_input("Date of the check-in", value=today, max_value=today, format="YYYY-MM-DD")
+# A text field: a date picker with limits keeps its last valid date while showing the one typed.
+shown = st.text_input(checkin.DATE_LABEL, value=today.isoformat(), max_chars=10, placeholder="YYYY-MM-DD")
+try:
+    day, day_error = checkin.checkin_day(shown, today), None
+except ValidationError as error:
+    day, day_error = today, error.problems[0].message  # the rest of the page shows this week meanwhile
+if day_error:
+    st.error(ui.md_escape(day_error))
 history = store.readings(actor, patient)
 last_week = checkin.previous_values(history, day)
 context = checkin.usual_context(history)
@@ -78,7 +85,7 @@ with st.form(f"checkin-{gen}"):
 
 if submitted:
     try:
-        readings, log = checkin.clean_checkin(patient, day, values, chosen_context, note, exercises)
+        readings, log = checkin.clean_checkin(patient, shown, values, chosen_context, note, exercises)
     except ValidationError as error:
         st.session_state["checkin_errors"] = checkin.errors_by_field(error)
         st.session_state.pop("checkin_saved", None)

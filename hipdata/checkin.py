@@ -5,13 +5,14 @@ Form fields become the same raw rows a CSV holds, and go through the same valida
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 
 import pandas as pd
 
 from hipdata import catalog, trends
 from hipdata.catalog import Measure
-from hipdata.contract import CONTEXT_COLUMNS, Problem, ValidationError
+from hipdata.contract import CONTEXT_COLUMNS, EARLIEST_DATE, Problem, ValidationError
 from hipdata.validate import clean_exercise_log, clean_readings
 
 EXERCISE_HEADERS = {
@@ -24,10 +25,33 @@ EXERCISE_HEADERS = {
     "load_kg": "Load kg",
 }
 _LABEL_TO_EXERCISE = {e.label: e.id for e in catalog.EXERCISES.values()}
+DATE_LABEL = "Date of the check-in"
 
 
 def monday(day: date) -> date:
     return day - timedelta(days=day.weekday())
+
+
+def checkin_day(shown: str | date, today: date | None = None) -> date:
+    """The date to save: exactly the one shown in the field (YYYY-MM-DD), or a ValidationError at the date field.
+
+    The same rules as a CSV date: a calendar date, from EARLIEST_DATE on, not in the future.
+    """
+    today = today or date.today()
+    text = shown.isoformat() if isinstance(shown, date) else str(shown).strip()
+    try:
+        day = date.fromisoformat(text) if re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", text) else None
+    except ValueError:  # 2026-02-30
+        day = None
+    if day is None:
+        rule = "must be a calendar date written YYYY-MM-DD"
+    elif day < date.fromisoformat(EARLIEST_DATE):
+        rule = f"must not be before {EARLIEST_DATE}"
+    elif day > today:
+        rule = f"must not be in the future (today is {today})"
+    else:
+        return day
+    raise ValidationError([Problem(None, "date", text, f"{DATE_LABEL}: {text or '(empty)'} {rule}")])
 
 
 def field_key(measure_id: str, side: str) -> str:
@@ -100,7 +124,7 @@ def _blank(value) -> bool:
 
 def clean_checkin(
     patient_id: str,
-    day: date,
+    day: date | str,
     values: dict[tuple[str, str], float | None],
     context: dict[str, str | None],
     note: str,
@@ -108,11 +132,17 @@ def clean_checkin(
     today: date | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame | None]:
     """Validate a whole check-in; raise one ValidationError whose problems name form fields."""
+    problems: list[Problem] = []
+    try:
+        day = checkin_day(day, today)
+    except ValidationError as error:
+        problems += error.problems
+        day = today or date.today()  # the date is reported once; the other fields are still checked
     filled = [(k, v) for k, v in values.items() if v is not None]
     raw = pd.DataFrame(
         {
             "patient_id": patient_id,
-            "date": day.isoformat() if isinstance(day, date) else str(day),
+            "date": day.isoformat(),
             "measure": [k[0] for k, _ in filled],
             "side": [k[1] for k, _ in filled],
             "value": [repr(float(v)) for _, v in filled],
@@ -121,7 +151,6 @@ def clean_checkin(
         },
         index=range(len(filled)),
     ).astype(str)
-    problems: list[Problem] = []
     readings = pd.DataFrame()
     try:
         readings = clean_readings(raw, today=today, first_row=0)

@@ -124,6 +124,55 @@ def test_future_day_is_refused():
     assert "future" in error.problems[0].message
 
 
+@pytest.mark.parametrize(
+    ("shown", "rule"),
+    [
+        ("1899-12-31", "must not be before 1900-01-01"),
+        ("0001-01-01", "must not be before 1900-01-01"),
+        ("2026-03-02", "must not be in the future (today is 2026-03-01)"),
+        ("2030-01-01", "must not be in the future (today is 2026-03-01)"),
+        ("2026-02-30", "must be a calendar date written YYYY-MM-DD"),
+        ("01/02/2026", "must be a calendar date written YYYY-MM-DD"),
+        ("20260105", "must be a calendar date written YYYY-MM-DD"),
+        ("２０２６-01-05", "must be a calendar date written YYYY-MM-DD"),  # full-width digits
+        ("", "must be a calendar date written YYYY-MM-DD"),
+    ],
+)
+def test_checkin_day_refuses_what_it_cannot_save_as_shown(shown, rule):
+    with pytest.raises(ValidationError) as info:
+        checkin.checkin_day(shown, today=TODAY)
+    [problem] = info.value.problems
+    assert (
+        problem.column == "date"
+        and problem.message.startswith(checkin.DATE_LABEL)
+        and rule in problem.message
+    )
+
+
+@pytest.mark.parametrize("shown", ["1900-01-01", "2026-03-01", " 2026-01-07 ", date(2026, 1, 7)])
+def test_checkin_day_is_exactly_the_date_shown(shown):
+    expected = date.fromisoformat(str(shown).strip())
+    assert checkin.checkin_day(shown, today=TODAY) == expected
+
+
+@pytest.mark.parametrize("day", ["1899-12-31", "2026-03-02"])
+def test_a_date_out_of_range_is_one_problem_at_the_date_field(day):
+    error = refused({("hip_flexion", "left"): 100.0, ("pain_hip", "left"): 3.0}, day=day)
+    assert [p.column for p in error.problems] == ["date"]
+
+
+def test_an_exercise_only_check_in_checks_its_date_too():
+    table = exercises({"Exercise": "Foam rolling", "Sessions": 3})
+    assert submit({}, table=table, day="2026-01-07")[1]["sessions"].tolist() == [3]
+    error = refused({}, table=table, day="2026-03-02")
+    assert [p.column for p in error.problems] == ["date"]
+
+
+def test_readings_carry_exactly_the_typed_date():
+    readings, _ = submit({("hip_flexion", "left"): 100.0}, day="1900-01-01")
+    assert readings["date"].tolist() == [pd.Timestamp("1900-01-01")]
+
+
 def test_bad_patient_id_is_refused():
     with pytest.raises(ValidationError) as info:
         checkin.clean_checkin(

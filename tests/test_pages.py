@@ -138,6 +138,53 @@ def test_invalid_checkin_shows_errors_and_saves_nothing(db):
     assert checkin_field(at, "hip_flexion:right").value == 100  # what the patient typed is kept
 
 
+def date_field(at: AppTest):
+    from hipdata.checkin import DATE_LABEL
+
+    return next(t for t in at.text_input if t.label == DATE_LABEL)
+
+
+def save_checkin(at: AppTest) -> None:
+    key = next(b.key for b in at.button if b.key and b.key.endswith("-Save check-in"))
+    at.button(key=key).click().run()
+    assert not at.exception, at.exception
+
+
+@pytest.mark.parametrize(
+    ("typed", "rule"),
+    [
+        ("1899-12-31", "must not be before 1900-01-01"),
+        ("1000-01-01", "must not be before 1900-01-01"),
+        (str(date.today() + timedelta(days=1)), "must not be in the future"),
+        ("2999-12-31", "must not be in the future"),
+        ("2026-02-30", "must be a calendar date"),
+    ],
+)
+def test_a_typed_date_out_of_range_is_refused_at_the_field(db, typed, rule):
+    token = account(db, "pat", "patient", patient="P1")
+    at = app(token)
+    date_field(at).input("2024-05-06").run()  # a valid date first, as the widget kept it before
+    date_field(at).input(typed).run()
+    assert date_field(at).value == typed
+    assert any(rule in e.value and typed in e.value for e in at.error), "the message is at the field"
+    checkin_field(at, "pain_low_back").set_value(3)
+    save_checkin(at)
+    assert db.readings(SYSTEM).empty, "nothing saved: neither the date shown nor an earlier one"
+    assert "Nothing was saved" in texts(at) and date_field(at).value == typed
+
+
+@pytest.mark.parametrize("typed", ["1900-01-01", "2024-05-06", str(date.today())])
+def test_the_check_in_saves_exactly_the_date_shown(db, typed):
+    token = account(db, "pat", "patient", patient="P1")
+    at = app(token)
+    date_field(at).input("2001-02-03").run()
+    date_field(at).input(typed).run()
+    checkin_field(at, "pain_low_back").set_value(3)
+    save_checkin(at)
+    assert "Saved: 1 reading" in texts(at)
+    assert db.readings(SYSTEM)["date"].dt.date.tolist() == [date.fromisoformat(typed)]
+
+
 def test_patient_menu_and_data_are_only_their_own(db):
     token = account(db, "pat", "patient", patient="P0001")
     load_demo(db, SYSTEM, patients=3, weeks=6)
