@@ -445,35 +445,26 @@ def load_demo(
     seed: int = 7,
     end: date | None = None,
 ) -> ImportResult:
-    """Put a demo into the store: patients with names, readings (deduplicated), and their exercise logs.
+    """Put a demo into the store in one transaction: patients with names, readings, exercise logs, programmes.
 
-    Loading the same demo twice adds nothing: readings already stored are skipped, and exercise logs are
-    written only for patients this call created.
+    Interrupted at any moment, it leaves nothing; loading the same demo again adds only what is missing
+    (readings already stored are skipped; a patient's log and programme are written when they have none).
     """
     demo = generate(patients=patients, weeks=weeks, seed=seed, end=end)
-    existing = set(store.patients(actor)["patient_id"])
-    new = demo.patients[~demo.patients["patient_id"].isin(existing)]
-    store.add_patients(actor, new.astype({"patient_id": object, "display_name": object}))
     clean = demo.readings.astype({c: object for c in READING_COLUMNS if c not in ("date", "value")})
     for column in ("method", "position", "mode", "measured_by", "note"):
         clean[column] = clean[column].where(clean[column] != "", None)
-    result = store.add_readings(actor, clean, dedupe=True)
-    log = demo.exercise_log[demo.exercise_log["patient_id"].isin(set(new["patient_id"]))]
-    if len(log):
-        log = log.astype({"patient_id": object, "exercise": object, "band_level": object})
-        store.add_records(
-            actor,
-            "exercise_log",
-            log.assign(band_level=log["band_level"].where(log["band_level"] != "", None)),
-        )
-        # The programme they were prescribed: the exercises they log, 4 sessions a week each.
-        programme = log.drop_duplicates(["patient_id", "exercise"])[["patient_id", "exercise"]]
-        store.add_records(
-            actor,
-            "programme",
-            programme.assign(
-                sessions_per_week=PRESCRIBED_SESSIONS,
-                dose=programme["exercise"].map(lambda e: catalog.EXERCISES[e].dose).astype(object),
-            ),
-        )
-    return result
+    log = demo.exercise_log.astype({"patient_id": object, "exercise": object, "band_level": object})
+    log = log.assign(band_level=log["band_level"].where(log["band_level"] != "", None))
+    # The programme they were prescribed: the exercises they log, 4 sessions a week each.
+    programme = log.drop_duplicates(["patient_id", "exercise"])[["patient_id", "exercise"]]
+    programme = programme.assign(
+        sessions_per_week=PRESCRIBED_SESSIONS,
+        dose=programme["exercise"].map(lambda e: catalog.EXERCISES[e].dose).astype(object),
+    )
+    return store.add_demo(
+        actor,
+        demo.patients.astype({"patient_id": object, "display_name": object}),
+        clean,
+        {"exercise_log": log, "programme": programme},
+    )

@@ -303,3 +303,99 @@ def test_load_demo_twice_adds_nothing(tmp_path):
         assert len(log) == len(demo.generate(patients=4, weeks=5, seed=1, end=END).exercise_log)
     finally:
         store.close()
+
+
+# ---- one transaction: all or nothing, and a second run completes what is missing --------------------------
+
+DEMO_TABLES = ("patients", "readings", "exercise_log", "programme", "audit")
+
+
+def table_counts(path) -> dict[str, int]:
+    from hipdata.store import Store
+
+    store = Store(path)  # opened as the app opens it: replays what the log holds
+    try:
+        cur = store._cursor()
+        return {t: cur.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0] for t in DEMO_TABLES}
+    finally:
+        store.close()
+
+
+def test_a_failure_in_the_last_step_leaves_nothing_and_a_rerun_writes_everything(tmp_path, monkeypatch):
+    from hipdata.auth import SYSTEM
+    from hipdata.store import Store
+
+    path = tmp_path / "demo.duckdb"
+    store = Store(path)
+    real_insert = Store._insert_owned
+
+    def fail_on_programme(self, cur, actor, table, rows):
+        if table == "programme":  # everything else is written by now
+            raise RuntimeError("the process dies here")
+        return real_insert(self, cur, actor, table, rows)
+
+    monkeypatch.setattr(Store, "_insert_owned", fail_on_programme)
+    with pytest.raises(RuntimeError):
+        demo.load_demo(store, SYSTEM, patients=4, weeks=5, seed=1, end=END)
+    monkeypatch.undo()
+    store.close()
+    assert set(table_counts(path).values()) == {0}
+    store = Store(path)
+    try:
+        demo.load_demo(store, SYSTEM, patients=4, weeks=5, seed=1, end=END)
+        expected = demo.generate(patients=4, weeks=5, seed=1, end=END)
+        assert len(store.records(SYSTEM, "exercise_log")) == len(expected.exercise_log)
+        assert set(store.records(SYSTEM, "programme")["patient_id"]) == set(
+            expected.exercise_log["patient_id"]
+        )
+    finally:
+        store.close()
+
+
+def test_a_half_loaded_demo_gets_its_exercise_log_and_programme(tmp_path):
+    """A database left by an interrupted load of an older version: patients and readings, nothing else."""
+    from hipdata.auth import SYSTEM
+    from hipdata.store import Store
+
+    store = Store(tmp_path / "demo.duckdb")
+    try:
+        full = demo.generate(patients=4, weeks=5, seed=1, end=END)
+        store.add_patients(SYSTEM, full.patients.astype(object))
+        demo.load_demo(store, SYSTEM, patients=4, weeks=5, seed=1, end=END)
+        log = store.records(SYSTEM, "exercise_log")
+        assert len(log) == len(full.exercise_log) and len(store.records(SYSTEM, "programme"))
+        store.delete_row(SYSTEM, "programme", int(store.records(SYSTEM, "programme")["id"].iloc[0]))
+        before = len(store.records(SYSTEM, "programme"))
+        again = demo.load_demo(store, SYSTEM, patients=4, weeks=5, seed=1, end=END)
+        assert again.added == 0 and len(store.records(SYSTEM, "exercise_log")) == len(log)
+        assert len(store.records(SYSTEM, "programme")) == before, "a removed exercise does not come back"
+    finally:
+        store.close()
+
+
+def test_kill_9_at_any_moment_leaves_all_or_nothing(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    command = [sys.executable, "-m", "hipdata", "--db"]
+    size = ["demo", "--patients", "120", "--weeks", "30", "--seed", "5"]
+    reference = tmp_path / "reference.duckdb"
+    started = time.monotonic()
+    subprocess.run([*command, str(reference), *size], check=True, capture_output=True)
+    took = time.monotonic() - started
+    complete = table_counts(reference)
+    victim = tmp_path / "victim.duckdb"
+    for fraction in (0.35, 0.5, 0.65, 0.8, 0.9, 0.97):
+        process = subprocess.Popen([*command, str(victim), *size], stdout=subprocess.DEVNULL)
+        time.sleep(took * fraction)
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait()
+        counts = table_counts(victim) if victim.exists() else dict.fromkeys(DEMO_TABLES, 0)
+        assert counts in (dict.fromkeys(DEMO_TABLES, 0), complete), f"killed at {fraction:.0%}: {counts}"
+    subprocess.run([*command, str(victim), *size], check=True, capture_output=True)
+    assert {t: n for t, n in table_counts(victim).items() if t != "audit"} == {
+        t: n for t, n in complete.items() if t != "audit"
+    }

@@ -352,6 +352,34 @@ class Store:
         cur.execute("DROP TABLE incoming")
         return ImportResult(added=int(added), skipped=int(total - added), patients_created=created)
 
+    def add_demo(
+        self, actor: Actor, patients: pd.DataFrame, readings: pd.DataFrame, records: dict[str, pd.DataFrame]
+    ) -> ImportResult:
+        """A data set in one transaction: killed at any moment it leaves all or nothing; run again, it adds
+        what is missing and nothing twice.
+
+        Creates the patients (patient_id, display_name) that do not exist, adds the readings not stored yet
+        (deduplicated), and writes each table of `records` (exercise log, programme) for the patients that
+        never had a row in it (deleted rows count: what was removed on purpose does not come back).
+        """
+        if not actor.sees_everything and actor.role != "therapist":
+            raise AccessDenied("only therapists and admins may add patients")
+        with self._write() as cur:
+            names = dict(zip(patients["patient_id"], patients["display_name"], strict=True))
+            created = self._create_patients(cur, actor, list(names), names)
+            result = self._add_readings(cur, actor, readings, dedupe=True)
+            for table, rows in records.items():
+                if table not in PATIENT_TABLES or table == "readings":
+                    raise ValueError(f"unknown table {table}")
+                had = cur.execute(
+                    f"SELECT DISTINCT patient_id FROM {table} WHERE patient_id IN (SELECT unnest(?::VARCHAR[]))",
+                    [list(names)],
+                ).fetchall()
+                missing = rows[~rows["patient_id"].isin({p for (p,) in had})]
+                if len(missing):
+                    self._insert_owned(cur, actor, table, missing)
+        return ImportResult(result.added, result.skipped, created + result.patients_created)
+
     def save_checkin(
         self, actor: Actor, patient_id: str, week: date, readings: pd.DataFrame, log: pd.DataFrame | None
     ) -> None:
