@@ -23,8 +23,8 @@ if len(row) and row.iloc[0]["badges"]:
     st.warning("Flags: " + row.iloc[0]["badges"])
 
 goals = store.records(actor, "goals", patient)
-progress_tab, goals_tab, notes_tab, programme_tab, lefs_tab, context_tab, report_tab = st.tabs(
-    ["Progress", "Goals", "Notes", "Programme", "LEFS", "Context", "Report"]
+progress_tab, goals_tab, notes_tab, programme_tab, lefs_tab, context_tab, deleted_tab, report_tab = st.tabs(
+    ["Progress", "Goals", "Notes", "Programme", "LEFS", "Context", "Deleted", "Report"]
 )
 with progress_tab:
     ui.progress_view(actor, patient, key="review")
@@ -105,6 +105,22 @@ with context_tab:
     st.subheader("Measurement context")
     st.caption("Rows where the method, position, mode or rater changed: a jump there may be the instrument.")
     st.dataframe(ui.context_history(store.readings(actor, patient)), hide_index=True, width="stretch")
+
+with deleted_tab:
+    st.subheader("Deleted readings")
+    deleted = store.deleted_readings(actor, patient)
+    if deleted.empty:
+        st.caption("No deleted readings.")
+    else:
+        st.caption("A reading deleted by mistake can be restored; the audit trail records who did it.")
+        table = ui.deleted_table(deleted)
+        st.dataframe(table, hide_index=True, width="stretch")
+        labels = dict(zip(deleted["id"], table["Reading"], strict=True))
+        chosen = st.selectbox("Reading to restore", [None, *labels], format_func=lambda i: labels.get(i, "—"))
+        if chosen is not None and st.button("Restore reading"):
+            store.restore_reading(actor, int(chosen))
+            st.toast("Reading restored.")
+            st.rerun()
 
 with report_tab:
     st.subheader("Report")

@@ -107,6 +107,26 @@ def require_patient(store: Store, patient: str | None) -> None:
         fail(f"no patient with id {patient!r}")
 
 
+@main.group()
+def readings() -> None:
+    """Readings kept by the store: restore one deleted by mistake."""
+
+
+@readings.command("restore")
+@click.argument("reading_id", type=int)
+@click.pass_context
+def readings_restore(ctx: click.Context, reading_id: int) -> None:
+    """Bring back a deleted reading by its id (the audit trail records it)."""
+    try:
+        r = open_store(ctx).restore_reading(SYSTEM, reading_id)
+    except AccessDenied:
+        fail(f"no deleted reading with id {reading_id}")
+    side = f" {r['side']}" if r["side"] else ""
+    click.echo(
+        f"Restored reading {reading_id}: {r['patient_id']} {r['date']} {r['measure']}{side} {r['value']:g}."
+    )
+
+
 # ---- demo data -------------------------------------------------------------------------------------
 
 

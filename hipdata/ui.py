@@ -350,6 +350,22 @@ def context_history(readings: pd.DataFrame) -> pd.DataFrame:
     ).drop(columns="side")
 
 
+def deleted_table(deleted: pd.DataFrame) -> pd.DataFrame:
+    """Deleted readings as the review page lists them: one line naming each, then when and by whom."""
+    values = [format_value(m, v) for m, v in zip(deleted["measure"], deleted["value"], strict=True)]
+    series = [series_label(m, s) for m, s in zip(deleted["measure"], deleted["side"], strict=True)]
+    dates = pd.to_datetime(deleted["date"]).dt.strftime("%Y-%m-%d")
+    return pd.DataFrame(
+        {
+            "Reading": [
+                f"#{i}, {d}: {s} {v}" for i, d, s, v in zip(deleted["id"], dates, series, values, strict=True)
+            ],
+            "Deleted": pd.to_datetime(deleted["deleted_at"]).dt.strftime("%Y-%m-%d %H:%M"),
+            "By": deleted["deleted_by"],
+        }
+    )
+
+
 def lefs_form(actor: Actor, patient_id: str, day: date) -> None:
     """Ask for the LEFS when it is due: at the start and every 4 weeks."""
     from hipdata import lefs

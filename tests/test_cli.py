@@ -210,7 +210,18 @@ def test_python_m_hipdata_help():
         [sys.executable, "-m", "hipdata", "--help"], capture_output=True, text=True, timeout=60, check=False
     )
     assert result.returncode == 0, result.stderr
-    for command in ("import", "export", "demo", "weekly", "trends", "flags", "users", "report", "--db"):
+    for command in (
+        "import",
+        "export",
+        "demo",
+        "readings",
+        "weekly",
+        "trends",
+        "flags",
+        "users",
+        "report",
+        "--db",
+    ):
         assert command in result.stdout
 
 
@@ -507,6 +518,33 @@ def test_demo_loads_once(run_cli):
     again = run_cli("demo", "--patients", "3", "--weeks", "4", "--seed", "1")
     assert again.exit_code == 0 and "Demo data: 0 readings added" in again.stdout
     assert run_cli("demo", "--patients", "0").exit_code == 2
+
+
+def test_readings_restore_brings_back_a_deleted_reading(run_cli):
+    assert run_cli("demo", "--patients", "1", "--weeks", "2", "--seed", "1").exit_code == 0
+    s = Store(run_cli.db)
+    try:
+        reading = s.readings(SYSTEM).iloc[0]
+        s.delete_row(SYSTEM, "readings", int(reading["id"]))
+        assert len(s.deleted_readings(SYSTEM)) == 1
+    finally:
+        s.close()
+    result = run_cli("readings", "restore", reading["id"])
+    assert result.exit_code == 0, result.stderr
+    assert (
+        f"Restored reading {reading['id']}: {reading['patient_id']} {reading['date']:%Y-%m-%d}"
+        in result.stdout
+    )
+    s = Store(run_cli.db)
+    try:
+        assert s.deleted_readings(SYSTEM).empty and int(reading["id"]) in set(s.readings(SYSTEM)["id"])
+        assert s.audit_log(SYSTEM).iloc[0]["action"] == "restore"
+    finally:
+        s.close()
+    again = run_cli("readings", "restore", reading["id"])
+    assert again.exit_code == 2 and f"no deleted reading with id {reading['id']}" in again.stderr
+    assert run_cli("readings", "restore", "12345678").exit_code == 2
+    assert run_cli("readings", "restore", "x").exit_code == 2
 
 
 def test_table_commands_write_many_patients_as_csv_and_json(run_cli):

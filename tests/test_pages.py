@@ -243,6 +243,23 @@ def test_review_adds_a_goal_and_a_note(db):
     assert any("<b>Felt better</b>" in t.value for t in at.text)  # shown literally, not as HTML
 
 
+def test_review_restores_a_deleted_reading(db):
+    token = account(db, "tess", "therapist")
+    load_demo(db, SYSTEM, patients=2, weeks=3)
+    db.assign(SYSTEM, "P0001", "tess")
+    reading = int(db.readings(SYSTEM, "P0001")["id"].iloc[0])
+    db.delete_row(SYSTEM, "readings", reading)
+    at = app(token, "app_pages/review.py")
+    assert f"#{reading}," in at.dataframe[-1].value["Reading"].iloc[0]
+    chooser = next(s for s in at.selectbox if s.label == "Reading to restore")
+    chooser.set_value(reading).run()
+    next(b for b in at.button if b.label == "Restore reading").click().run()
+    assert not at.exception, at.exception
+    assert db.deleted_readings(SYSTEM).empty and reading in set(db.readings(SYSTEM)["id"])
+    assert db.audit_log(SYSTEM).iloc[0][["actor", "action"]].tolist() == ["tess", "restore"]
+    assert "No deleted readings." in texts(at)
+
+
 def test_audit_page_is_for_admins(db):
     token = account(db, "ada", "admin")
     load_demo(db, SYSTEM, patients=1, weeks=2)

@@ -345,6 +345,54 @@ def test_a_therapist_cannot_take_another_therapists_patient(clinic):
     assert patients_in(clinic.patients(TESS)) == {"P1"}
 
 
+# ---- restoring a deleted reading ------------------------------------------------------------------------
+
+
+def deleted_reading(store: Store, patient: str) -> int:
+    reading = int(store.readings(SYSTEM, patient)["id"].iloc[0])
+    store.delete_row(SYSTEM, "readings", reading)
+    return reading
+
+
+@pytest.mark.parametrize("who", [ADMIN, SYSTEM, TESS])
+def test_an_admin_or_the_assigned_therapist_restores_a_deleted_reading(clinic, who):
+    reading = deleted_reading(clinic, "P1")
+    before = clinic.readings(SYSTEM, "P1")
+    assert list(clinic.deleted_readings(who, "P1")["id"]) == [reading]
+    restored = clinic.restore_reading(who, reading)
+    assert restored["patient_id"] == "P1" and restored["measure"] == "hip_flexion"
+    assert (
+        reading in set(clinic.readings(SYSTEM, "P1")["id"])
+        and len(clinic.readings(SYSTEM, "P1")) == len(before) + 1
+    )
+    assert clinic.deleted_readings(who, "P1").empty
+    entry = clinic.audit_log(ADMIN, patient_id="P1").iloc[0]
+    assert (entry["actor"], entry["action"], entry["entity_id"]) == (who.username, "restore", str(reading))
+    assert '"deleted_by": "system"' in entry["old_value"] and '"deleted_at": null' in entry["new_value"]
+
+
+@pytest.mark.parametrize("who", [PAT1, TOM, NOBODY, Actor("eve", "visitor", "P1")])
+def test_nobody_else_restores_a_reading_nor_learns_whether_it_exists(clinic, who):
+    reading = deleted_reading(clinic, "P1")
+    live = int(clinic.readings(SYSTEM, "P1")["id"].iloc[0])
+    if who.role != "patient":
+        assert clinic.deleted_readings(who, "P1").empty
+    messages = set()
+    for target in (reading, live, 99_999):
+        with pytest.raises(AccessDenied) as info:
+            clinic.restore_reading(who, target)
+        messages.add(str(info.value).replace(str(target), "N"))
+    assert len(messages) == 1, messages
+    assert reading not in set(clinic.readings(SYSTEM, "P1")["id"])
+
+
+def test_a_live_or_unknown_reading_cannot_be_restored(clinic):
+    live = int(clinic.readings(SYSTEM, "P1")["id"].iloc[0])
+    for target in (live, 99_999):
+        with pytest.raises(AccessDenied, match=f"no deleted reading {target}"):
+            clinic.restore_reading(ADMIN, target)
+
+
 # ---- sessions: who someone is comes from the database ----------------------------------------------------
 
 

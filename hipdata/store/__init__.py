@@ -543,6 +543,36 @@ class Store:
                         [actor.username, row_id])  # fmt: skip
             self._audit(cur, actor, "delete", table, row_id, old["patient_id"], old, None)
 
+    def deleted_readings(self, actor: Actor, patient_id: str | None = None) -> pd.DataFrame:
+        """Deleted readings the actor may see, most recently deleted first: what restore_reading can bring back."""
+        where, params = self._scope(actor)
+        return self._df(
+            f"""SELECT id, {_AS_TEXT}, deleted_at, deleted_by FROM readings
+                WHERE deleted_at IS NOT NULL AND {where} AND (?::VARCHAR IS NULL OR patient_id = ?)
+                ORDER BY deleted_at DESC, id""",
+            [*params, patient_id, patient_id],
+        )
+
+    def restore_reading(self, actor: Actor, reading_id: int) -> dict:
+        """Undo a deletion (admins, and the patient's therapist); audited. Returns the reading, as text."""
+        if not actor.sees_everything and actor.role != "therapist":
+            raise AccessDenied("only therapists and admins may restore readings")
+        where, params = self._scope(actor)
+        with self._write() as cur:
+            result = cur.execute(
+                f"SELECT {_AS_TEXT}, deleted_at, deleted_by FROM readings WHERE id = ? AND deleted_at IS NOT NULL AND {where}",
+                [reading_id, *params],
+            )
+            row = _first(result)
+            if row is None:  # the same answer whether it does not exist, is not deleted, or is not theirs
+                raise AccessDenied(f"no deleted reading {reading_id} that {actor.username} may restore")
+            reading = dict(zip([d[0] for d in result.description], row, strict=True))
+            cur.execute("UPDATE readings SET deleted_at = NULL, deleted_by = NULL WHERE id = ?", [reading_id])
+            deletion = {k: reading.pop(k) for k in ("deleted_at", "deleted_by")}
+            self._audit(cur, actor, "restore", "reading", reading_id, reading["patient_id"], deletion,
+                        dict.fromkeys(deletion))  # fmt: skip
+        return reading
+
     # ---- generic patient-owned records (exercise log, goals, notes, programme, LEFS) ------------
 
     def _insert_owned(self, cur, actor: Actor, table: str, rows: pd.DataFrame) -> None:
