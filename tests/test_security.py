@@ -274,9 +274,36 @@ def test_a_check_in_for_yourself_cannot_carry_another_patients_readings(clinic, 
 
 
 def test_patients_cannot_create_patients_through_readings(clinic, make_readings):
-    with pytest.raises(AccessDenied, match="unknown patient"):
+    with pytest.raises(AccessDenied, match="may not add or change patient 'P-new'"):
         clinic.add_readings(PAT1, new_reading(make_readings, "P-new"))
     assert "P-new" not in set(clinic.patients(SYSTEM)["patient_id"])
+
+
+def refusal(call, patient_id: str) -> str:
+    with pytest.raises(AccessDenied) as info:
+        call()
+    assert patient_id in str(info.value)
+    return str(info.value).replace(patient_id, "ID")
+
+
+def test_refusals_never_say_whether_a_patient_exists(clinic, make_readings):
+    """The same words for a patient who exists elsewhere and for one who does not exist at all."""
+    by_therapist = {
+        refusal(lambda: clinic.add_patient(TESS, "P2"), "P2"),  # tom's patient
+        refusal(lambda: clinic.add_patient(TESS, "P3"), "P3"),  # nobody's patient
+        refusal(lambda: clinic.add_readings(TESS, new_reading(make_readings, "P2")), "P2"),  # an import
+        refusal(lambda: clinic.add_records(TESS, "notes", record("notes", "P2")), "P2"),
+        refusal(
+            lambda: clinic.add_records(TESS, "notes", record("notes", "P-none")), "P-none"
+        ),  # cannot create
+    }
+    assert by_therapist == {"tess may not add or change patient 'ID'"}
+    by_patient = {
+        refusal(lambda p=p: clinic.add_readings(PAT1, new_reading(make_readings, p)), p)
+        for p in ("P2", "P-none")
+    }
+    assert by_patient == {"pat1 may not add or change patient 'ID'"}
+    assert "P-none" not in set(clinic.patients(SYSTEM)["patient_id"])
 
 
 def test_a_therapists_new_patient_is_theirs(clinic, make_readings):

@@ -203,7 +203,7 @@ def test_access_denied_for_one_patient_writes_nothing(store, make_readings):
 
 def test_patient_cannot_create_patients(store, make_readings):
     store.add_patient(SYSTEM, "P1")
-    with pytest.raises(AccessDenied, match="unknown patient"):
+    with pytest.raises(AccessDenied, match="may not add or change patient 'NEW'"):
         store.add_readings(PATIENT_P1, make_readings({"patient_id": "P1"}, {"patient_id": "NEW"}))
     assert store.patient_count() == 1 and len(live(store)) == 0
 

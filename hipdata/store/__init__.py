@@ -68,6 +68,11 @@ def _first(result) -> tuple | None:
     return rows[0] if rows else None
 
 
+def _not_theirs(actor: Actor, patient_id: str) -> str:
+    """The refusal for a patient id outside the actor's reach; it never says whether the patient exists."""
+    return f"{actor.username} may not add or change patient {patient_id!r}"
+
+
 def _json(row: dict | None) -> str | None:
     return None if row is None else json.dumps(row, default=str, ensure_ascii=False, sort_keys=True)
 
@@ -156,11 +161,14 @@ class Store:
         ids = sorted(set(patient_ids))
         existing = self._existing(cur, actor, ids)
         missing = [p for p in ids if p not in existing]
-        if missing and not (may_create and actor.role in ("admin", "system", "therapist")):
-            raise AccessDenied(f"unknown patient: {missing[0]}")
-        denied = [p for p in ids if p in existing and not existing[p]]
-        if denied:
-            raise AccessDenied(f"{actor.username} may not change patient {denied[0]}")
+        creates = may_create and actor.role in ("admin", "system", "therapist")
+        refused = [
+            p for p in ids if (p not in existing and not creates) or (p in existing and not existing[p])
+        ]
+        if refused and actor.sees_everything:
+            raise AccessDenied(f"unknown patient: {refused[0]}")
+        if refused:  # one answer whether the patient exists elsewhere or not at all: no existence oracle
+            raise AccessDenied(_not_theirs(actor, refused[0]))
         return missing
 
     def _existing(self, cur, actor: Actor, ids: list[str]) -> dict[str, bool]:
@@ -226,7 +234,7 @@ class Store:
         with self._write() as cur:
             if not self._create_patients(cur, actor, [patient_id], {patient_id: display_name}):
                 if not actor.sees_everything:  # never hand an existing record to whoever names it
-                    raise AccessDenied(f"{actor.username} may not change patient {patient_id}")
+                    raise AccessDenied(_not_theirs(actor, patient_id))
                 raise ValueError(f"a patient with id {patient_id!r} already exists")
             if therapist and actor.sees_everything:
                 self._assign(cur, actor, patient_id, therapist)
