@@ -6,6 +6,7 @@ import streamlit as st
 
 from hipdata import ui
 from hipdata.caseload import BADGES
+from hipdata.text import counted
 
 actor = ui.require_actor()
 store = ui.store()
@@ -26,7 +27,8 @@ for badge in wanted:
 
 attention = int((table["priority"] < 5).sum())
 st.caption(
-    f"{len(table)} patients · {attention} need attention · sorted by need: worsening or pain rising first."
+    f"{counted(len(table), 'patient')} · {attention} {'needs' if attention == 1 else 'need'} attention · "
+    "sorted by need: worsening or pain rising first."
 )
 view = table.assign(
     patient=table["patient_id"] + table["display_name"].map(lambda n: f" · {n}" if n else ""),

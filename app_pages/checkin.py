@@ -6,6 +6,7 @@ import streamlit as st
 
 from hipdata import catalog, checkin, ui
 from hipdata.contract import ValidationError
+from hipdata.text import counted
 
 actor = ui.require_actor()
 store = ui.store()
@@ -103,7 +104,8 @@ saved = st.session_state.get("checkin_saved")
 if saved:
     readings, log = saved
     st.success(
-        f"Saved: {len(readings)} readings" + (f" and {len(log)} exercises." if log is not None else ".")
+        f"Saved: {counted(len(readings), 'reading')}"
+        + (f" and {counted(len(log), 'exercise')}." if log is not None else ".")
     )
     st.dataframe(checkin.saved_table(readings), hide_index=True, width="stretch")
     if log is not None and len(log):
@@ -130,7 +132,7 @@ else:
             ui.show_problems(error)
         else:
             st.session_state["checkin_gen"] = gen + 1
-            st.toast(f"{changed} correction(s) saved.")
+            st.toast(f"{counted(changed, 'correction')} saved.")
             st.rerun()
 
 st.caption(f"Week of {checkin.monday(day):%d %b %Y}. Readings are grouped by ISO week (Monday to Sunday).")

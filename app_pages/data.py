@@ -7,6 +7,7 @@ import streamlit as st
 from hipdata import ui
 from hipdata.contract import ValidationError
 from hipdata.csv_io import read_readings, readings_csv
+from hipdata.text import counted
 
 actor = ui.require_actor()
 store = ui.store()
@@ -48,7 +49,7 @@ if upload is not None:
 st.subheader("Export readings")
 export = store.export_readings(actor)
 st.download_button(
-    f"Download {len(export)} readings as CSV",
+    f"Download {counted(len(export), 'reading')} as CSV",
     data=readings_csv(export),
     file_name="hipdata-readings.csv",
     mime="text/csv",

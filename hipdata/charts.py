@@ -21,6 +21,7 @@ import plotly.graph_objects as go
 import plotly.io as pio
 
 from hipdata import catalog
+from hipdata.text import counted
 
 # Okabe-Ito palette.
 SIDE_COLOURS = {"left": "#0072B2", "right": "#E69F00", "": "#009E73"}
@@ -539,7 +540,7 @@ def progress_at_a_glance(trends: pd.DataFrame) -> go.Figure:
         f" ({'better' if r.improvement > 0 else 'worse' if r.improvement < 0 else 'no change'})"
         f"<br>MDC {_with_unit(catalog.MEASURES[r.measure], r.mdc).replace('/10', ' points')}"
         f"<br>= {_signed(r.x)} MDCs · {STATUS_TEXT.get(r.status, r.status)}"
-        + (f" ({int(r.weeks)} weeks)" if "weeks" in data.columns and pd.notna(r.weeks) else "")
+        + (f" ({counted(int(r.weeks), 'week')})" if "weeks" in data.columns and pd.notna(r.weeks) else "")
         for r in data.itertuples()
     ]  # a handful of rows per patient: formatting, not analysis
     data = data.assign(hover=hover)

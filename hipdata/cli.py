@@ -21,6 +21,7 @@ from hipdata.auth import SYSTEM
 from hipdata.contract import ValidationError
 from hipdata.file_import import import_file
 from hipdata.store import AccessDenied, Store
+from hipdata.text import counted
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -75,8 +76,8 @@ def import_(ctx: click.Context, file: Path) -> None:
             fail(f"{file}: nothing imported. {error}")
         bar.update(1, "done")
     click.echo(
-        f"Imported {result.added} readings ({result.skipped} already present, "
-        f"{result.patients_created} new patients)."
+        f"Imported {counted(result.added, 'reading')} ({result.skipped} already present, "
+        f"{counted(result.patients_created, 'new patient')})."
     )
 
 
@@ -99,7 +100,7 @@ def export(ctx: click.Context, patient: str | None, output: Path | None) -> None
     else:
         sys.stdout.buffer.write(data)
     if output:
-        click.echo(f"Exported {len(frame)} readings to {output}.", err=True)
+        click.echo(f"Exported {counted(len(frame), 'reading')} to {output}.", err=True)
 
 
 def require_patient(store: Store, patient: str | None) -> None:
@@ -141,7 +142,10 @@ def demo(ctx: click.Context, patients: int, weeks: int, seed: int) -> None:
 
     store = open_store(ctx)
     result = load_demo(store, SYSTEM, patients=patients, weeks=weeks, seed=seed)
-    click.echo(f"Demo data: {result.added} readings added for {patients} patients over {weeks} weeks.")
+    click.echo(
+        f"Demo data: {counted(result.added, 'reading')} added for {counted(patients, 'patient')} "
+        f"over {counted(weeks, 'week')}."
+    )
 
 
 # ---- trend tables ----------------------------------------------------------------------------------

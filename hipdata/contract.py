@@ -8,6 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from hipdata.text import counted
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -42,7 +44,7 @@ class ValidationError(ValueError):
         if len(problems) > MAX_LISTED:
             lines.append(f"... and {len(problems) - MAX_LISTED} more problems")
         rows = {p.row for p in problems if p.row is not None}
-        head = f"{len(problems)} problem(s)" + (f" in {len(rows)} row(s)" if rows else "")
+        head = counted(len(problems), "problem") + (f" in {counted(len(rows), 'row')}" if rows else "")
         super().__init__(head + ":\n" + "\n".join(lines))
 
     def frame(self) -> pd.DataFrame:

@@ -17,6 +17,7 @@ from hipdata import auth, catalog
 from hipdata.analysis import Progress, progress
 from hipdata.auth import Actor
 from hipdata.store import Store
+from hipdata.text import counted
 
 TOKEN_KEY = "session_token"
 STATUS_WORDS = {
@@ -65,8 +66,9 @@ def sign_out() -> None:
         store().end_session(token)
 
 
-# Emphasis, code, links and images, HTML, tables, strike-through, LaTeX and Streamlit's :icon: and :color[].
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]#|<>~$:])")
+# Emphasis, code, links and images, HTML and its entities (&amp;), tables, strike-through, LaTeX and
+# Streamlit's :icon: and :color[].
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]#|<>~$:&])")
 
 
 def md_escape(text: str) -> str:
@@ -121,7 +123,7 @@ def format_value(measure_id: str, value: float | None) -> str:
 
 def show_problems(error) -> None:
     """A validation error as a table: row, column, value, what is allowed."""
-    st.error(f"Nothing was saved: {len(error.problems)} problem(s) to fix.")
+    st.error(f"Nothing was saved: {counted(len(error.problems), 'problem')} to fix.")
     st.dataframe(error.frame(), hide_index=True, width="stretch")
 
 

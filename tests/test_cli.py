@@ -78,7 +78,7 @@ def test_import_bad_file_names_every_problem_and_writes_nothing(run_cli, csv_fil
     assert result.stdout == ""
     err = result.stderr
     assert "nothing imported" in err and str(path) in err
-    assert "5 problem(s) in 5 row(s)" in err
+    assert "5 problems in 5 rows" in err
     assert "row 3, value = '999': must be between 0 and 160 deg" in err
     assert "row 4, side = 'both': this measure needs side left or right" in err
     assert "row 5, date = '2020/01/06': must be a calendar date written YYYY-MM-DD" in err
@@ -571,5 +571,5 @@ def test_the_import_command_runs_without_loading_pandas_or_argon2(tmp_path):
         "print(sorted(m for m in ('pandas', 'numpy', 'argon2') if m in sys.modules))"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert "Imported 1 readings" in done.stdout
+    assert "Imported 1 reading " in done.stdout
     assert done.stdout.strip().splitlines()[-1] == "[]"

@@ -181,7 +181,7 @@ def test_the_check_in_saves_exactly_the_date_shown(db, typed):
     date_field(at).input(typed).run()
     checkin_field(at, "pain_low_back").set_value(3)
     save_checkin(at)
-    assert "Saved: 1 reading" in texts(at)
+    assert "Saved: 1 reading." in texts(at)
     assert db.readings(SYSTEM)["date"].dt.date.tolist() == [date.fromisoformat(typed)]
 
 

@@ -663,7 +663,7 @@ def test_no_unsafe_html_anywhere_in_the_app():
     assert offenders == []
 
 
-SPECIAL = set("\\`*_[]#|<>~$:")
+SPECIAL = set("\\`*_[]#|<>~$:&")
 
 
 def unescaped_specials(text: str) -> list[str]:
@@ -685,6 +685,7 @@ def test_md_escape_makes_markdown_and_html_inert():
     text = "**x** <b>y</b> [a](http://e)"
     assert md_escape(text) == r"\*\*x\*\* \<b\>y\</b\> \[a\](http\://e)"
     assert unescaped_specials(md_escape(text)) == []
+    assert md_escape("&amp; &lt;") == r"\&amp; \&lt;"  # shows "&amp; &lt;", not "& <"
 
 
 @pytest.mark.parametrize(
@@ -695,6 +696,7 @@ def test_md_escape_makes_markdown_and_html_inert():
         "![img](http://e/x.png) :red[alarm] :material/delete: $x^2$",
         "back\\slash \\*not bold\\*",
         "plain words stay as they are",
+        "&amp; &lt;b&gt; &#42; &#x2A; AT&T",  # entities would show as the characters they name
     ],
 )
 def test_md_escape_escapes_every_special_character_and_round_trips(text):

@@ -379,7 +379,7 @@ def test_every_problem_reported_at_once_in_row_order():
     )
     assert [r for r, _, _ in got] == sorted(r for r, _, _ in got), "listed in row order"
     text = str(error)
-    assert text.startswith("6 problem(s) in 3 row(s):")
+    assert text.startswith("6 problems in 3 rows:")
     assert "row 3, side = 'Left': this measure needs side left or right" in text
     assert "row 6, value = '999': must be between 0 and 160 deg" in text
     assert "row 4, date = '2026/01/05': must be a calendar date written YYYY-MM-DD" in text
@@ -407,7 +407,7 @@ def test_long_problem_lists_are_capped_but_counted():
     error = info.value
     assert len(error.problems) == 250
     text = str(error)
-    assert text.startswith("250 problem(s) in 250 row(s)")
+    assert text.startswith("250 problems in 250 rows")
     assert "... and 50 more problems" in text
     assert "row 201," in text and "row 202," not in text
 
