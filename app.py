@@ -32,9 +32,7 @@ MENU = {
 actor = ui.current_actor()
 # Patients log on a phone: a narrow column. Therapists scan tables: the full width.
 wide = actor is not None and actor.role != "patient"
-st.set_page_config(
-    page_title="hipdata", page_icon=":material/accessibility_new:", layout="wide" if wide else "centered"
-)
+st.set_page_config(page_title="hipdata", page_icon=ui.PAGE_ICON, layout="wide" if wide else "centered")
 if actor is None:
     first_run = not ui.store().has_accounts()
     gate = st.Page(

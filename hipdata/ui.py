@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import re
 from datetime import date, datetime
+from pathlib import Path
 
 import pandas as pd
 import streamlit as st
@@ -20,6 +21,9 @@ from hipdata.store import Store
 from hipdata.text import counted
 
 TOKEN_KEY = "session_token"
+# An SVG file: Streamlit inlines it as a data URL, so the tab icon needs no request (a material icon
+# as page icon is fetched from a font server on the internet).
+PAGE_ICON = str(Path(__file__).with_name("icon.svg"))
 STATUS_WORDS = {
     "improved": "Improved",
     "worsened": "Worsened",

@@ -20,6 +20,7 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-net
         "--disable-component-update", "--disable-sync", "--no-first-run"]  # fmt: skip
 PASSWORD = "rehab-password-1"
 SHOTS = ROOT / "screenshots"
+AMP_USER = "amp&amp;<b>x</b>"  # an entity and a tag in a name: both must show as typed
 
 
 def cli(db: Path, *args: str, stdin: str | None = None) -> None:
@@ -54,6 +55,7 @@ def server(tmp_path_factory):
         cli(db, "users", "add", account, "--role", "patient", "--patient", patient, "--therapist", therapist,
             stdin=PASSWORD)  # fmt: skip
     cli(db, "users", "add", "locky", "--role", "patient", "--patient", "P0005", stdin=PASSWORD)
+    cli(db, "users", "add", AMP_USER, "--role", "therapist", stdin=PASSWORD)
     port = free_port()
     env = {**os.environ, "HIPDATA_DB": str(db)}
     command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
@@ -211,3 +213,25 @@ def test_therapist_reviews_a_patient_and_downloads_an_offline_report(server, pag
     assert blocked == []
     viewer.screenshot(path=str(SHOTS / "report.png"), full_page=False)
     offline.close()
+
+
+def test_every_request_goes_to_the_apps_own_origin(server, page):
+    """A clinic's browser talks to the clinic's server only: no font server, no CDN, not even for the icon."""
+    requests: list[str] = []
+    page.on("request", lambda request: requests.append(request.url))
+    sign_in(page, server, "ada")
+    visit_every_page(page)
+    page.reload()
+    settle(page)
+    elsewhere = [
+        u for u in requests if not u.startswith(server + "/") and not u.startswith(("data:", "blob:"))
+    ]
+    assert requests and elsewhere == []
+    icon = page.locator("link[rel~='icon']").first.get_attribute("href")
+    assert icon.startswith("data:image/svg+xml") or icon.startswith(server)
+
+
+def test_a_name_with_an_entity_shows_as_typed(server, page):
+    sign_in(page, server, AMP_USER)
+    caption = page.locator("[data-testid='stSidebar']").get_by_text("Signed in as", exact=False)
+    assert caption.inner_text() == f"Signed in as {AMP_USER} (therapist)"
