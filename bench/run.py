@@ -1,8 +1,12 @@
 """Benchmarks: the app's own path next to a floor measured in the same run, on the same data.
 
-    python -m bench [--patients 2000] [--weeks 52] [--page-patients 1000]
+    python -m bench                  # 2,000 patients x 52 weeks, both data shapes; pages at 1,000 patients
+    python -m bench --scale          # 1,000 to 20,000 patients x 52 weeks: time, memory, cost per reading
 
-Each measurement runs in its own process so that peak memory (max RSS) belongs to it alone.
+Every step runs in its own process, so that its peak memory (max RSS) is its own, and runs `--repeat`
+times alternating with its floor; the fastest run of each counts (the machine is shared, and load only
+ever adds time). The floors are in bench/floor.py. Pages are timed inside one process with AppTest, next
+to the floor query for the same patients in that process.
 """
 
 from __future__ import annotations
@@ -14,41 +18,26 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+from bench import floor
+
 ROOT = Path(__file__).parents[1]
 PY = sys.executable
-
-# Rules 1-4 of CLINICAL_RULES as one hand-written DuckDB query over the raw readings: the floor for `trends`.
-FLOOR_TRENDS_SQL = """
-WITH m(measure, direction, mdc) AS (VALUES {measures}),
-w AS (SELECT patient_id, measure, coalesce(side, '') AS side, date_trunc('week', date) AS week, median(value) AS v
-      FROM r WHERE date <= DATE '{as_of}' GROUP BY ALL),
-n AS (SELECT *, row_number() OVER s AS i, count(*) OVER s AS weeks FROM w
-      WINDOW s AS (PARTITION BY patient_id, measure, side ORDER BY week
-                   ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)),
-bc AS (SELECT patient_id, measure, side, any_value(weeks) AS weeks,
-              median(v) FILTER (WHERE i <= 2) AS baseline, median(v) FILTER (WHERE i > weeks - 2) AS current
-       FROM n GROUP BY ALL),
-slopes AS (SELECT a.patient_id, a.measure, a.side,
-                  median((b.v - a.v) / (datediff('day', a.week, b.week) / 7.0)) AS slope
-           FROM n a JOIN n b ON a.patient_id = b.patient_id AND a.measure = b.measure AND a.side = b.side
-                AND a.i < b.i GROUP BY ALL)
-SELECT bc.patient_id, bc.measure, bc.side, weeks, baseline, current, current - baseline AS change,
-       (current - baseline) * direction AS improvement, mdc,
-       CASE WHEN weeks >= 3 THEN slope END AS slope_per_week,
-       CASE WHEN weeks < 4 THEN 'insufficient_data' WHEN improvement >= mdc THEN 'improved'
-            WHEN improvement <= -mdc THEN 'worsened' ELSE 'no_detectable_change' END AS status
-FROM bc JOIN m USING (measure) LEFT JOIN slopes USING (patient_id, measure, side)
-ORDER BY 1, 2, 3
-"""
+TARGETS = {"import": 1.5, "trends": 1.0, "flags": 0.8}  # ratio to the floor, at most
+SCALE_SIZES = (1000, 2000, 5000, 10000, 20000)
 
 
-def measure(
-    command: list[str], env: dict | None = None, stdout=subprocess.DEVNULL
-) -> tuple[float, float, str]:
-    """Wall time (s), peak memory (MiB) and the last stdout line of one process."""
+@dataclass(frozen=True)
+class Run:
+    seconds: float
+    mib: float
+
+
+def run(command: list[str], env: dict | None = None) -> tuple[Run, str]:
+    """Wall time and peak memory of one process, and its last line on stdout."""
     start = time.perf_counter()
     process = subprocess.Popen(command, cwd=ROOT, env={**os.environ, **(env or {})}, stdout=subprocess.PIPE)
     out = process.stdout.read().decode()
@@ -56,15 +45,200 @@ def measure(
     elapsed = time.perf_counter() - start
     if status != 0:
         raise SystemExit(f"benchmark step failed: {' '.join(command)}")
-    return elapsed, usage.ru_maxrss / 1024, (out.strip().splitlines() or [""])[-1]
+    return Run(elapsed, usage.ru_maxrss / 1024), (out.strip().splitlines() or [""])[-1]
 
 
-def python(code: str, **env) -> tuple[float, float, str]:
-    return measure([PY, "-c", code], env=env)
+def best(runs: list[Run]) -> Run:
+    return min(runs, key=lambda r: r.seconds)
 
 
-def row(name: str, app: float, floor: float, target: str, app_mem: float, floor_mem: float) -> str:
-    return f"| {name} | {app:.2f} s | {floor:.2f} s | {app / floor:.2f}x | {target} | {app_mem:.0f} / {floor_mem:.0f} MiB |"
+def compare(app, floor_code, repeat: int) -> tuple[Run, Run]:
+    """The app's command and the floor's program for run k (app(k), floor_code(k)), alternating, `repeat`
+    times each; the fastest of each."""
+    apps, floors = [], []
+    for k in range(repeat):
+        apps.append(run(app(k))[0])
+        floors.append(run([PY, "-c", floor_code(k)])[0])
+    return best(apps), best(floors)
+
+
+def hipdata(db: str | Path, *args: str) -> list[str]:
+    return [PY, "-m", "hipdata", "--db", str(db), *args]
+
+
+def steps(csv: Path, work: Path, repeat: int, tag: str) -> tuple[dict[str, tuple[Run, Run]], Path]:
+    """import, trends and flags on one file: {step: (app, floor)}, and the app's database."""
+    as_of = date.today().isoformat()
+
+    def db(kind: str, k: int) -> Path:
+        return work / f"{tag}-{kind}-{k}.duckdb"
+
+    def app_import(k: int) -> list[str]:
+        db("app", k).unlink(missing_ok=True)
+        return hipdata(db("app", k), "import", str(csv))
+
+    def floor_import(k: int) -> str:
+        db("floor", k).unlink(missing_ok=True)
+        return floor.import_script(str(db("floor", k)), str(csv))
+
+    out = {"import": compare(app_import, floor_import, repeat)}
+    app_db, sink = db("app", 0), str(work / "floor-out.csv")
+    for command in ("trends", "flags"):
+        out[command] = compare(
+            lambda k, c=command: hipdata(app_db, c, "--as-of", as_of, "--format", "csv"),
+            lambda k: floor.trends_script(str(app_db), as_of, sink),
+            repeat,
+        )
+    for k in range(repeat):  # keep the disk use of the largest sizes in bounds
+        db("floor", k).unlink(missing_ok=True)
+        if k:
+            db("app", k).unlink(missing_ok=True)
+    return out, app_db
+
+
+PAGE_CODE = """
+import time, datetime, json
+import duckdb, pandas as pd
+from streamlit.testing.v1 import AppTest
+from bench import floor
+from hipdata import auth
+from hipdata.auth import SYSTEM
+from hipdata.store import Store
+
+s = Store({db!r})
+patients = s.patients(SYSTEM)["patient_id"].tolist()
+mine = patients[:40]
+if s.account("bench-admin") is None:
+    s.create_account(SYSTEM, "bench-admin", "admin", auth.hash_password("benchmark-password"))
+    s.create_account(SYSTEM, "bench-therapist", "therapist", auth.hash_password("benchmark-password"))
+    for p in mine:
+        s.assign(SYSTEM, p, "bench-therapist")
+out, as_of = {{}}, datetime.date.today().isoformat()
+
+def write():  # any write bumps the data version, so the next run recomputes instead of reading its cache
+    note = {{"patient_id": [mine[0]], "week": [pd.Timestamp("2025-01-06")], "text": ["benchmark"]}}
+    s.add_records(SYSTEM, "notes", pd.DataFrame(note))
+
+def page(user, path, patient=None):
+    at = AppTest.from_file({app!r}, default_timeout=600)
+    at.session_state["session_token"] = s.open_session(user, datetime.datetime.now())
+    if patient:
+        at.session_state["review_patient"] = patient
+        at.switch_page(path)
+    return at
+
+def timed(at):
+    t = time.perf_counter(); at.run(); assert not at.exception, at.exception
+    return time.perf_counter() - t
+
+def floor_time(ids):
+    con = s._cursor(); t = time.perf_counter()
+    con.execute(floor.trends_sql(as_of, ids)).fetchall()
+    return time.perf_counter() - t
+
+cases = [("caseload, admin (all patients)", "bench-admin", "app_pages/caseload.py", None, None),
+         ("caseload, therapist (40 patients)", "bench-therapist", "app_pages/caseload.py", None, mine),
+         ("progress, one patient", "bench-admin", "app_pages/progress.py", mine[0], [mine[0]])]
+for label, user, path, patient, ids in cases:
+    at = page(user, path, patient)
+    first = timed(at)  # the first visit imports the page's modules, once per server process
+    after = []
+    for _ in range({repeat}):
+        write()
+        after.append(timed(at))
+    cached = min(timed(at) for _ in range({repeat}))
+    floors = [floor_time(ids) for _ in range({repeat})]
+    out[label] = dict(first_visit=first, after_write=min(after), cached=cached, floor=min(floors))
+print(json.dumps(out))
+"""
+
+
+def pages(db: Path, repeat: int) -> tuple[dict, float]:
+    code = PAGE_CODE.format(db=str(db), app=str(ROOT / "app.py"), repeat=repeat)
+    used, line = run([PY, "-c", code], env={"HIPDATA_DB": str(db), "PYTHONPATH": str(ROOT)})
+    return json.loads(line), used.mib
+
+
+def make_csv(shape: str, patients: int, weeks: int, seed: int, path: Path) -> int:
+    run(
+        [
+            PY,
+            "-c",
+            f"from bench import shapes; shapes.write({shape!r}, {patients}, {weeks}, {seed}, {str(path)!r})",
+        ]
+    )
+    with path.open("rb") as file:
+        return sum(chunk.count(b"\n") for chunk in iter(lambda: file.read(1 << 24), b"")) - 1
+
+
+def ratio_row(name: str, app: Run, base: Run, target: float | None) -> str:
+    ratio = app.seconds / base.seconds
+    verdict = "" if target is None else (" ✓" if ratio <= target else " ✗ over target")
+    goal = "" if target is None else f"≤ {target:g}x"
+    return (
+        f"| {name} | {app.seconds:.2f} s | {base.seconds:.2f} s | {ratio:.2f}x{verdict} | {goal} "
+        f"| {app.mib:.0f} / {base.mib:.0f} MiB |"
+    )
+
+
+def main_bench(args, work: Path) -> None:
+    print("| data | step | hipdata | floor | ratio | target | peak memory hipdata / floor |")
+    print("|---|---|---|---|---|---|---|")
+    for shape in args.shapes:
+        csv = work / f"{shape}.csv"
+        rows = make_csv(shape, args.patients, args.weeks, args.seed, csv)
+        results, _ = steps(csv, work, args.repeat, shape)
+        for step, (app, base) in results.items():
+            label = f"{shape}, {rows:,} readings"
+            print(ratio_row(f"{label} | {step}", app, base, TARGETS[step]), flush=True)
+    page_csv = work / "pages.csv"
+    make_csv("demo", args.page_patients, args.weeks, args.seed, page_csv)
+    page_db = work / "pages.duckdb"
+    run(hipdata(str(page_db), "import", str(page_csv)))
+    print_pages(*pages(page_db, args.repeat), f"{args.page_patients:,} patients x {args.weeks} weeks")
+
+
+def print_pages(results: dict, mib: float, label: str) -> None:
+    print(f"\n| page, server time, {label} | first visit | first run after a write | cached | floor query |")
+    print("|---|---|---|---|---|")
+    for name, t in results.items():
+        print(
+            f"| {name} | {t['first_visit']:.2f} s | {t['after_write']:.3f} s | {t['cached']:.3f} s "
+            f"| {t['floor']:.3f} s |"
+        )
+    print(f"\npeak memory of the page process: {mib:.0f} MiB", flush=True)
+
+
+def scale(args, work: Path) -> None:
+    per_reading: dict[int, dict[str, float]] = {}
+    for patients in args.sizes:
+        csv = work / f"scale-{patients}.csv"
+        rows = make_csv("demo", patients, args.weeks, args.seed, csv)
+        results, db = steps(csv, work, args.repeat, f"scale-{patients}")
+        page_times, page_mib = pages(db, args.repeat)
+        print(f"\n## {patients:,} patients x {args.weeks} weeks = {rows:,} readings\n")
+        print("| step | hipdata | floor | ratio | target | peak memory hipdata / floor | µs per reading |")
+        print("|---|---|---|---|---|---|---|")
+        per_reading[patients] = {}
+        for step, (app, base) in results.items():
+            cost = 1e6 * app.seconds / rows
+            per_reading[patients][step] = cost
+            memory = app.mib / base.mib
+            note = f" (memory {memory:.2f}x{' ✓' if memory <= 1.5 else ' ✗'})" if step == "trends" else ""
+            print(ratio_row(step, app, base, TARGETS[step]) + f" {cost:.2f}{note} |")
+        print_pages(page_times, page_mib, f"{patients:,} patients")
+        db.unlink()
+        csv.unlink()
+    if 2000 in per_reading and len(per_reading) > 1:
+        largest = max(per_reading)
+        print(f"\n| step | µs per reading at 2,000 | at {largest:,} | growth | target |")
+        print("|---|---|---|---|---|")
+        for step, cost in per_reading[2000].items():
+            growth = per_reading[largest][step] / cost
+            mark = " ✓" if growth <= 1.3 else " ✗"
+            print(
+                f"| {step} | {cost:.2f} | {per_reading[largest][step]:.2f} | {growth:.2f}x{mark} | ≤ 1.3x |"
+            )
 
 
 def main() -> None:
@@ -75,99 +249,17 @@ def main() -> None:
     parser.add_argument("--weeks", type=int, default=52)
     parser.add_argument("--page-patients", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=11)
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each step and its floor")
+    parser.add_argument("--shapes", nargs="+", default=["demo", "mixed"], choices=["demo", "mixed"])
+    parser.add_argument("--scale", action="store_true", help="the scale curve instead")
+    parser.add_argument(
+        "--sizes", type=lambda s: [int(x) for x in s.split(",")], default=list(SCALE_SIZES),
+        help="patients per size of the scale curve, comma-separated",
+    )  # fmt: skip
     args = parser.parse_args()
-    from hipdata import catalog
-
-    as_of = date.today().isoformat()
     work = Path(tempfile.mkdtemp(prefix="hipdata-bench-"))
-    csv = work / "readings.csv"
-    page_csv = work / "page-readings.csv"
-    t0 = time.perf_counter()
-    python(
-        "from hipdata import demo;"
-        f"demo.write_csv(demo.generate({args.patients}, {args.weeks}, {args.seed}), {str(csv)!r});"
-        f"demo.write_csv(demo.generate({args.page_patients}, {args.weeks}, {args.seed}), {str(page_csv)!r})"
-    )
-    rows = sum(1 for _ in csv.open()) - 1
-    print(
-        f"data: {args.patients} patients x {args.weeks} weeks = {rows:,} readings ({time.perf_counter() - t0:.1f} s to make)"
-    )
-    print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}\n")
-
-    # import: the CLI (validation, dedupe, weekly aggregates, audit) vs read_csv straight into a table
-    app_db, floor_db = work / "app.duckdb", work / "floor.duckdb"
-    app_t, app_mem, _ = measure([PY, "-m", "hipdata", "--db", str(app_db), "import", str(csv)])
-    floor_code = (
-        "import duckdb, time; t = time.perf_counter(); c = duckdb.connect({db!r});"
-        'c.execute("CREATE TABLE r AS SELECT * FROM read_csv({csv!r}, header=true,'
-        " types={{'side': 'VARCHAR', 'date': 'DATE'}})\"); c.close(); print(time.perf_counter() - t)"
-    )
-    floor_t, floor_mem, floor_core = python(floor_code.format(db=str(floor_db), csv=str(csv)))
-    results = [row("import (CLI)", app_t, floor_t, "≤ 2x", app_mem, floor_mem)]
-
-    # trends and flags: the CLI vs one hand-written SQL query for rules 1-4 on the raw readings
-    measures = ", ".join(f"('{m.id}', {m.direction}, {m.mdc})" for m in catalog.MEASURES.values())
-    sql = FLOOR_TRENDS_SQL.format(measures=measures, as_of=as_of).replace("\n", " ")
-    floor_trends = (
-        f"import duckdb, time; t = time.perf_counter(); c = duckdb.connect({str(floor_db)!r}, read_only=True);"
-        f"n = len(c.execute({sql!r}).fetchall()); print(time.perf_counter() - t)"
-    )
-    floor_t, floor_mem, _ = python(floor_trends)
-    for command in ("trends", "flags"):
-        cmd = [PY, "-m", "hipdata", "--db", str(app_db), command, "--as-of", as_of, "--format", "csv"]
-        app_t, app_mem, _ = measure(cmd)
-        results.append(row(f"{command} (CLI)", app_t, floor_t, "≤ 1.5x", app_mem, floor_mem))
-
-    # pages: server-side time of AppTest runs: a page's first visit in a new process (imports its modules),
-    # its first run after a write (the caches miss) and a cached run
-    page_db = work / "pages.duckdb"
-    measure([PY, "-m", "hipdata", "--db", str(page_db), "import", str(page_csv)])
-    page_code = f"""
-import time, datetime
-import pandas as pd
-from streamlit.testing.v1 import AppTest
-from hipdata import auth
-from hipdata.auth import SYSTEM
-from hipdata.store import Store
-s = Store({str(page_db)!r})
-s.create_account(SYSTEM, "bench", "admin", auth.hash_password("benchmark-password"))
-token = s.open_session("bench", datetime.datetime.now())
-out = {{}}
-at = AppTest.from_file({str(ROOT / "app.py")!r}, default_timeout=600)
-at.session_state["session_token"] = token
-
-def write():  # any write bumps the data version, so the next run recomputes instead of reading its cache
-    note = {{"patient_id": ["P0001"], "week": [pd.Timestamp("2025-01-06")], "text": ["benchmark"]}}
-    s.add_records(SYSTEM, "notes", pd.DataFrame(note))
-
-def timed(label):
-    t = time.perf_counter(); at.run(); out[label] = time.perf_counter() - t
-    assert not at.exception, at.exception
-
-for page in ("caseload", "progress"):
-    if page == "progress":
-        at.session_state["review_patient"] = "P0001"
-        at.switch_page("app_pages/progress.py")
-    timed(f"{{page}} first visit")  # includes importing the page's modules, once per server process
-    write()
-    timed(f"{{page}} first after a write")
-    timed(f"{{page}} cached")
-print(__import__("json").dumps(out))
-"""
-    _, page_mem, page_json = python(page_code, HIPDATA_DB=str(page_db))
-    pages = json.loads(page_json)
-
-    print("| step | app | floor | ratio | target | peak memory app / floor |")
-    print("|---|---|---|---|---|---|")
-    print("\n".join(results))
-    print(f"\nfloor import core time (inside its process): {float(floor_core):.2f} s\n")
-    print(f"| page at {args.page_patients} patients x {args.weeks} weeks | server time | target |")
-    print("|---|---|---|")
-    for label, seconds in pages.items():
-        target = "" if "first visit" in label else "≤ 1 s" if label.startswith("caseload") else "≤ 0.3 s"
-        print(f"| {label} | {seconds:.3f} s | {target} |")
-    print(f"\npeak memory of the page process: {page_mem:.0f} MiB")
-    print(f"(files in {work})")
+    print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}; files in {work}\n")
+    (scale if args.scale else main_bench)(args, work)
 
 
 if __name__ == "__main__":

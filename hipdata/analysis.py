@@ -28,8 +28,15 @@ def progress(
 ) -> Progress:
     """slopes=False: trends without slope_per_week, for views that show none (as trends.series_trends)."""
     as_of = as_of or date.today()
-    weekly = store.weekly(actor, as_of, patient_id)
-    series = trends.series_trends(weekly, slopes)
+    weekly, series = series_trends(store, actor, as_of, patient_id, slopes)
     last = store.last_readings(actor, as_of, patient_id)
     flags = trends.patient_flags(series, weekly, last, as_of)
     return Progress(as_of, weekly, series, flags)
+
+
+def series_trends(
+    store: Store, actor: Actor, as_of: date, patient_id: str | None = None, slopes: bool = True
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(weekly, trends) without the flags: for the `trends` command, which prints only the trends."""
+    weekly = store.weekly(actor, as_of, patient_id)
+    return weekly, trends.series_trends(weekly, slopes)

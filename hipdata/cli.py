@@ -169,22 +169,24 @@ def table_options(f):
 
 
 def emit(frame: pd.DataFrame, fmt: str) -> None:
+    """Write a table to stdout: numbers unrounded (shortest text that reads back the same), dates as
+    YYYY-MM-DD, a missing value empty in CSV and null in JSON, lists joined with | in CSV."""
     import pandas as pd
 
-    out = frame.copy()
-    for column in out.columns:
-        if isinstance(out[column].dtype, pd.CategoricalDtype):
-            out[column] = out[column].astype(object)
-        if pd.api.types.is_datetime64_any_dtype(out[column]):
-            out[column] = out[column].dt.strftime("%Y-%m-%d")
-    if fmt == "json":
-        records = out.astype(object).where(out.notna(), None).to_dict("records")
-        click.echo(json.dumps(records, ensure_ascii=False, allow_nan=False))
-    else:
-        for column in out.columns:
-            if out[column].map(lambda v: isinstance(v, list)).any():
-                out[column] = out[column].map("|".join)
-        click.echo(out.to_csv(index=False, lineterminator="\n"), nl=False)
+    lists = [n for n, c in frame.items() if c.dtype == object and len(c) and isinstance(c.iloc[0], list)]
+    if fmt == "csv":
+        from hipdata.store.table_csv import frame_csv
+
+        sys.stdout.flush()
+        sys.stdout.buffer.write(frame_csv(frame.assign(**{n: frame[n].str.join("|") for n in lists})))
+        return
+    columns = []
+    for _, column in frame.items():
+        if pd.api.types.is_datetime64_any_dtype(column):
+            column = column.dt.strftime("%Y-%m-%d")
+        columns.append(column.astype(object).where(column.notna(), None).tolist())
+    records = [dict(zip(frame.columns, row, strict=True)) for row in zip(*columns, strict=True)]
+    sys.stdout.write(json.dumps(records, ensure_ascii=False, allow_nan=False) + "\n")
 
 
 def _store_and_day(ctx: click.Context, patient: str | None, as_of) -> tuple[Store, date]:
@@ -193,11 +195,11 @@ def _store_and_day(ctx: click.Context, patient: str | None, as_of) -> tuple[Stor
     return store, as_of.date() if as_of else date.today()
 
 
-def _progress(ctx: click.Context, patient: str | None, as_of, slopes: bool = True):
+def _progress(ctx: click.Context, patient: str | None, as_of):
     from hipdata.analysis import progress
 
     store, day = _store_and_day(ctx, patient, as_of)
-    return progress(store, SYSTEM, day, patient, slopes)
+    return progress(store, SYSTEM, day, patient, slopes=False)
 
 
 @main.command()
@@ -214,7 +216,10 @@ def weekly(ctx, patient, as_of, fmt):
 @click.pass_context
 def trends_(ctx, patient, as_of, fmt):
     """Baseline, current, change, MDC, slope and status of every series."""
-    emit(_progress(ctx, patient, as_of).trends, fmt)
+    from hipdata.analysis import series_trends
+
+    store, day = _store_and_day(ctx, patient, as_of)
+    emit(series_trends(store, SYSTEM, day, patient)[1], fmt)
 
 
 @main.command()
@@ -222,7 +227,7 @@ def trends_(ctx, patient, as_of, fmt):
 @click.pass_context
 def flags(ctx, patient, as_of, fmt):
     """Patient flags: inactive, worsening, pain rising, asymmetry, plateau."""
-    emit(_progress(ctx, patient, as_of, slopes=False).flags, fmt)
+    emit(_progress(ctx, patient, as_of).flags, fmt)
 
 
 # ---- report ----------------------------------------------------------------------------------------

@@ -24,8 +24,10 @@ arithmetic; the only loops are over a handful of columns or over distinct series
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
-from functools import reduce
+from functools import cache, reduce
 
 import numpy as np
 import pandas as pd
@@ -190,25 +192,39 @@ def _theil_sen(s: _Series) -> np.ndarray:
     """Median of all pairwise slopes (v_j - v_i) / (t_j - t_i), i < j, per series; NaN under 3 weeks.
 
     Series of the same length n form a (series, n) matrix, so all their n(n-1)/2 pairs come from one fancy
-    index and the median from one partition along the rows. The loop runs over distinct series lengths (and
-    memory-bounded chunks), never over single series. Same arithmetic as scipy.stats.theilslopes.
+    index and the median from one partition along the rows. The work is cut into memory-bounded blocks of
+    series of one length, never single series, and the blocks run on every core: numpy releases the GIL
+    while it takes, subtracts and partitions. Same arithmetic as scipy.stats.theilslopes.
     """
     slope = np.full(len(s.starts), np.nan)
+
+    def block(n: int, rows: np.ndarray) -> None:
+        i, j = _pairs(n)
+        mid = [(len(i) - 1) // 2, len(i) // 2]  # the middle pair (the same index twice when odd)
+        at = s.starts[rows, None] + np.arange(n)
+        v, t = s.v[at], s.t[at]
+        pairs = np.take(v, j, axis=1)
+        pairs -= np.take(v, i, axis=1)
+        pairs /= np.take(t, j, axis=1) - np.take(t, i, axis=1)
+        pairs.partition(mid, axis=1)  # in place: median without sorting every row
+        slope[rows] = (pairs[:, mid[0]] + pairs[:, mid[1]]) / 2  # blocks write disjoint rows
+
+    blocks = []
     for n in np.unique(s.counts[s.counts >= MIN_WEEKS_SLOPE]):
         rows = np.flatnonzero(s.counts == n)
-        i, j = np.triu_indices(n, 1)
-        mid = [(len(i) - 1) // 2, len(i) // 2]  # the middle pair (the same index twice when odd)
-        step = max(1, _PAIR_BUDGET // len(i))
-        for c in range(0, len(rows), step):
-            chunk = rows[c : c + step]
-            at = s.starts[chunk, None] + np.arange(n)
-            v, t = s.v[at], s.t[at]
-            pairs = np.take(v, j, axis=1)
-            pairs -= np.take(v, i, axis=1)
-            pairs /= np.take(t, j, axis=1) - np.take(t, i, axis=1)
-            pairs.partition(mid, axis=1)  # in place: median without sorting every row
-            slope[chunk] = (pairs[:, mid[0]] + pairs[:, mid[1]]) / 2
+        step = max(1, _PAIR_BUDGET // (n * (n - 1) // 2))
+        blocks += [(int(n), rows[c : c + step]) for c in range(0, len(rows), step)]
+    if len(blocks) > 1:
+        with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+            list(pool.map(lambda b: block(*b), blocks))
+    elif blocks:
+        block(*blocks[0])
     return slope
+
+
+@cache
+def _pairs(n: int) -> tuple[np.ndarray, np.ndarray]:
+    return np.triu_indices(n, 1)
 
 
 def theil_sen(weekly: pd.DataFrame) -> pd.Series:

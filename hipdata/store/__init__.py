@@ -40,6 +40,13 @@ _AS_TEXT = ", ".join(f"{c}::VARCHAR AS {c}" if c in ENUM_TYPES else c for c in R
 DEDUPE_KEY = READING_COLUMNS  # a reading is the same reading when every column of the CSV is the same
 
 
+# One integer per series for grouping and sorting weekly medians: patient code, measure and side enum codes.
+_SIDE_SPAN = 4  # sides: '', left, right
+_SERIES_SPAN = 1024 * _SIDE_SPAN  # room for 1,024 measures
+_MONDAY_ZERO = "DATE '1970-01-05'"  # weeks are counted from a Monday
+_MONDAY_ZERO_DAYS = 4  # days from 1970-01-01 to that Monday
+
+
 class AccessDenied(PermissionError):
     pass
 
@@ -470,8 +477,11 @@ class Store:
         """Weekly medians of the live readings on or before as_of, sorted by series and week.
 
         The key columns come back as pandas categoricals (patients as integer codes, measure and side as
-        enums): turning a million DuckDB strings into Python strings would cost more than the query.
+        enums): turning a million DuckDB strings into Python strings would cost more than the query. The
+        query groups and sorts on one integer per series (patient code, measure and side enum codes) and
+        whole weeks since a Monday, never on text.
         """
+        import numpy as np
         import pandas as pd
 
         where, params = self._scope(actor)
@@ -480,21 +490,32 @@ class Store:
             f"SELECT patient_id FROM patients WHERE {where} AND (?::VARCHAR IS NULL OR patient_id = ?) ORDER BY 1",
             [*params, patient_id, patient_id],
         ).fetchall()]  # fmt: skip
-        with _registered(cur, "patient_codes", pd.DataFrame({"patient_id": ids, "code": range(len(ids))})):
-            frame = cur.execute(
-                """SELECT code, measure, side, date_trunc('week', date)::TIMESTAMP AS week, median(value) AS value,
-                          count(*)::INTEGER AS n
-                   FROM readings JOIN patient_codes USING (patient_id)
-                   WHERE deleted_at IS NULL AND date <= ?::DATE
-                   GROUP BY ALL ORDER BY ALL""",
-                [as_of],
-            ).df()
-        patients = pd.Categorical.from_codes(
-            frame.pop("code").to_numpy(), categories=pd.Index(ids, dtype=object)
+        cols = cur.execute(
+            f"""WITH codes AS (SELECT unnest(?::VARCHAR[]) AS patient_id, unnest(range(?)) AS code)
+                SELECT code * {_SERIES_SPAN} + enum_code(measure) * {_SIDE_SPAN} + enum_code(side) AS series,
+                       (date - {_MONDAY_ZERO}) // 7 AS week, median(value) AS value, count(*)::INTEGER AS n
+                FROM readings JOIN codes USING (patient_id) WHERE deleted_at IS NULL AND date <= ?::DATE
+                GROUP BY ALL ORDER BY ALL""",
+            [ids, len(ids), as_of],
+        ).fetchnumpy()
+        series = cols["series"].astype(np.int64)
+        labels = {c: [r[0] for r in cur.execute(f"SELECT unnest(enum_range(NULL::{ENUM_TYPES[c]}))").fetchall()]
+                  for c in ("measure", "side")}  # fmt: skip
+
+        def categories(codes, names) -> pd.Categorical:
+            return pd.Categorical.from_codes(codes, categories=pd.Index(names, dtype=object))
+
+        monday = (cols["week"].astype(np.int64) * 7 + _MONDAY_ZERO_DAYS).astype("datetime64[D]")
+        return pd.DataFrame(
+            {
+                "patient_id": categories(series // _SERIES_SPAN, ids),
+                "measure": categories(series % _SERIES_SPAN // _SIDE_SPAN, labels["measure"]),
+                "side": categories(series % _SIDE_SPAN, labels["side"]),
+                "week": monday.astype("datetime64[ns]"),
+                "value": cols["value"].astype(float),
+                "n": cols["n"].astype(np.int64),
+            }
         )
-        return frame.assign(patient_id=patients).loc[
-            :, ["patient_id", "measure", "side", "week", "value", "n"]
-        ]
 
     def last_readings(self, actor: Actor, as_of: date, patient_id: str | None = None) -> pd.DataFrame:
         where, params = self._scope(actor)
