@@ -58,7 +58,7 @@ def trends_script(db: str, as_of: str, out: str, patients: list[str] | None = No
 def import_script(db: str, csv: str) -> str:
     """A Python program that reads the CSV into a table with DuckDB's own reader, checking nothing."""
     return (
-        f"import duckdb; c = duckdb.connect({db!r});"
+        f"import duckdb; c = duckdb.connect({db!r}); c.execute('SET enable_progress_bar = false');"
         f'c.execute("CREATE TABLE r AS SELECT * FROM read_csv({csv!r}, header = true,'
         " types = {'side': 'VARCHAR', 'date': 'DATE'})\"); c.close()"
     )
