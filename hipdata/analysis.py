@@ -12,7 +12,7 @@ import pandas as pd
 
 from hipdata import trends
 from hipdata.auth import Actor
-from hipdata.store import Store
+from hipdata.store import Patients, Store
 
 
 @dataclass(frozen=True)
@@ -24,7 +24,7 @@ class Progress:
 
 
 def progress(
-    store: Store, actor: Actor, as_of: date | None = None, patient_id: str | None = None, slopes: bool = True
+    store: Store, actor: Actor, as_of: date | None = None, patient_id: Patients = None, slopes: bool = True
 ) -> Progress:
     """slopes=False: trends without slope_per_week, for views that show none (as trends.series_trends)."""
     as_of = as_of or date.today()
@@ -35,7 +35,7 @@ def progress(
 
 
 def series_trends(
-    store: Store, actor: Actor, as_of: date, patient_id: str | None = None, slopes: bool = True
+    store: Store, actor: Actor, as_of: date, patient_id: Patients = None, slopes: bool = True
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(weekly, trends) without the flags: for the `trends` command, which prints only the trends."""
     weekly = store.weekly(actor, as_of, patient_id)

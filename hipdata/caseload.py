@@ -5,13 +5,16 @@ Built from whole-caseload frames in one pass (no query or loop per patient).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 import numpy as np
 import pandas as pd
 
 from hipdata import catalog, lefs
-from hipdata.analysis import Progress
+from hipdata.analysis import Progress, progress
+from hipdata.auth import Actor
+from hipdata.store import Patients, Store
 
 ADHERENCE_WEEKS = 4
 # Order of attention: worsening or pain rising first, then inactive, never logged, plateau, asymmetry, the rest.
@@ -93,6 +96,50 @@ def caseload(
     for flag, label in BADGES.items():  # a loop over the handful of flags, not over patients
         badges = badges + np.where(has[flag], label + " · ", "")
     table["badges"] = badges.str.removesuffix(" · ")
+    return by_attention(table)
+
+
+def by_attention(table: pd.DataFrame) -> pd.DataFrame:
+    """Who needs attention first: by priority, then more flags, then longer since the last check-in."""
     return table.sort_values(
         ["priority", "flag_count", "days_since_checkin", "patient_id"], ascending=[True, False, False, True]
     ).reset_index(drop=True)
+
+
+def for_patients(store: Store, actor: Actor, as_of: date, patients: Patients = None) -> pd.DataFrame:
+    """The caseload rows of these patients (all the actor may see when None), read from the store."""
+    return caseload(
+        store.patients(actor, patients),
+        progress(store, actor, as_of, patients, slopes=False),
+        store.records(actor, "exercise_log", patients),
+        store.records(actor, "programme", patients),
+        store.records(actor, "lefs", patients),
+    )
+
+
+@dataclass(frozen=True)
+class Kept:
+    """A caseload table and the patient versions (Store.patient_versions) it was computed from."""
+
+    versions: pd.Series
+    table: pd.DataFrame
+
+
+def refreshed(store: Store, actor: Actor, as_of: date, kept: Kept | None, patients: Patients = None) -> Kept:
+    """The caseload, recomputing only the rows of patients whose records changed since `kept`.
+
+    A check-in by one patient then costs one patient's rows, not the whole caseload. The versions are
+    read before the rows: a write that lands in between is seen again on the next call, never missed.
+    """
+    versions = store.patient_versions(actor, patients)
+    if kept is None:
+        return Kept(versions, for_patients(store, actor, as_of, patients))
+    before = kept.versions.reindex(versions.index)
+    changed = versions.index[before.ne(versions)].tolist()
+    if not changed and len(versions) == len(kept.versions):
+        return kept
+    ids = kept.table["patient_id"]
+    rows = kept.table[ids.isin(versions.index) & ~ids.isin(changed)]
+    if changed:
+        rows = pd.concat([rows, for_patients(store, actor, as_of, changed)], ignore_index=True)
+    return Kept(versions, by_attention(rows))

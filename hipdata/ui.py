@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 from datetime import date, datetime
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from hipdata.store import Store
 from hipdata.text import counted
 
 TOKEN_KEY = "session_token"
+KEPT_CASELOADS = 64  # caseload tables kept in memory (one per user, day and patient filter)
 # An SVG file: Streamlit inlines it as a data URL, so the tab icon needs no request (a material icon
 # as page icon is fetched from a font server on the internet).
 PAGE_ICON = str(Path(__file__).with_name("icon.svg"))
@@ -86,8 +88,15 @@ def _cached_progress(path: str, version: int, actor: Actor, as_of: date, patient
     return progress(store(), actor, as_of, patient_id)
 
 
+def data_version(actor: Actor, patient_id: str | None) -> int:
+    """The cache key of results about one patient (their own version) or about everyone (any write)."""
+    if patient_id is None:
+        return store().data_version()
+    return store().patient_version(actor, patient_id)
+
+
 def cached_progress(actor: Actor, as_of: date, patient_id: str | None = None) -> Progress:
-    return _cached_progress(db_path(), store().data_version(), actor, as_of, patient_id)
+    return _cached_progress(db_path(), data_version(actor, patient_id), actor, as_of, patient_id)
 
 
 def patient_label(patient_id: str, display_name: str | None) -> str:
@@ -246,7 +255,7 @@ def progress_view(actor: Actor, patient_id: str, with_goals: bool = True, key: s
         or "rom"
     )
     figures = _progress_figures(
-        db_path(), store().data_version(), actor, patient_id, as_of, group, since, with_goals
+        db_path(), data_version(actor, patient_id), actor, patient_id, as_of, group, since, with_goals
     )
     st.plotly_chart(figures.pop("glance"), key=f"{key}-glance")
     rows = result.trends[result.trends["measure"].map(lambda m: catalog.MEASURES[m].group) == group]
@@ -258,29 +267,27 @@ def progress_view(actor: Actor, patient_id: str, with_goals: bool = True, key: s
     explainer()
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
-def _cached_caseload(
-    path: str, version: int, actor: Actor, as_of: date, patient_id: str | None
-) -> pd.DataFrame:
-    from hipdata.caseload import caseload
-
-    del path, version
-    s = store()
-    patients = s.patients(actor)
-    if patient_id is not None:
-        patients = patients[patients["patient_id"] == patient_id]
-    return caseload(
-        patients,
-        progress(s, actor, as_of, patient_id, slopes=False),
-        s.records(actor, "exercise_log", patient_id),
-        s.records(actor, "programme", patient_id),
-        s.records(actor, "lefs", patient_id),
-    )
+@st.cache_resource(show_spinner=False)
+def _kept_caseloads() -> tuple[dict, threading.Lock]:
+    """Caseload tables kept between runs and sessions of this server process, with their versions."""
+    return {}, threading.Lock()
 
 
 def cached_caseload(actor: Actor, as_of: date, patient_id: str | None = None) -> pd.DataFrame:
-    """The caseload table, or one patient's row of it (as cheap as that patient's own data)."""
-    return _cached_caseload(db_path(), store().data_version(), actor, as_of, patient_id)
+    """The caseload table, or one patient's row of it; after a write only the changed patients' rows are
+    recomputed (caseload.refreshed)."""
+    from hipdata.caseload import refreshed
+
+    kept, lock = _kept_caseloads()
+    key = (db_path(), actor, as_of, patient_id)
+    with lock:
+        previous = kept.pop(key, None)
+    current = refreshed(store(), actor, as_of, previous, patient_id)
+    with lock:
+        kept[key] = current  # the most recently used last
+        while len(kept) > KEPT_CASELOADS:
+            kept.pop(next(iter(kept)))
+    return current.table
 
 
 def first_steps(actor: Actor) -> None:

@@ -357,3 +357,43 @@ def test_caseload_itself_reads_nothing_per_patient(clinic, monkeypatch):
     table = caseload(*frames)
     assert counts["queries"] == 0
     assert len(table) == 7
+
+
+# ---- kept between runs: only the changed patients' rows are recomputed --------------------------------
+
+
+def recomputed_for(monkeypatch) -> list:
+    calls = []
+    original = caseload_module.for_patients
+
+    def spy(store, actor, as_of, patients=None):
+        calls.append(patients)
+        return original(store, actor, as_of, patients)
+
+    monkeypatch.setattr(caseload_module, "for_patients", spy)
+    return calls
+
+
+def test_a_write_recomputes_only_that_patients_row(clinic, make_readings, monkeypatch):
+    kept = caseload_module.refreshed(clinic, SYSTEM, AS_OF, None)
+    pd.testing.assert_frame_equal(kept.table, build(clinic))
+    calls = recomputed_for(monkeypatch)
+    assert caseload_module.refreshed(clinic, SYSTEM, AS_OF, kept) is kept  # nothing changed
+    clinic.add_readings(SYSTEM, make_readings(*weekly_rows("A-ok", "pain_hip", "right", [9, 9]), today=AS_OF))
+    clinic.add_patient(SYSTEM, "H-new")
+    kept = caseload_module.refreshed(clinic, SYSTEM, AS_OF, kept)
+    assert calls == [["A-ok", "H-new"]]
+    pd.testing.assert_frame_equal(kept.table, build(clinic))
+    assert kept.table["patient_id"].iloc[0] == "A-ok"  # pain went from 2 to 9: first in line now
+
+
+def test_a_patient_moved_away_leaves_the_kept_caseload(clinic, fast_hashing, monkeypatch):
+    clinic.create_account(SYSTEM, "tess", "therapist", None)
+    clinic.create_account(SYSTEM, "tom", "therapist", None)
+    for patient in ("G-worse", "D-never"):
+        clinic.assign(SYSTEM, patient, "tess")
+    tess = Actor("tess", "therapist")
+    kept = caseload_module.refreshed(clinic, tess, AS_OF, None)
+    clinic.assign(SYSTEM, "D-never", "tom")
+    kept = caseload_module.refreshed(clinic, tess, AS_OF, kept)
+    assert kept.table["patient_id"].tolist() == ["G-worse"]

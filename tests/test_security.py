@@ -889,3 +889,51 @@ def test_a_password_reset_ends_the_accounts_sessions(clinic):
     token = clinic.open_session("pat1", datetime.now())
     clinic.set_password(ADMIN, "pat1", "new-hash")
     assert auth.current_actor(clinic, token) is None
+
+
+# ---- per-patient versions: what a write changed, for the page caches ----------------------------------
+
+MORE_WRITES = {
+    "assign": lambda s, p: s.assign(ADMIN, p, "nina"),
+    "restore_reading": lambda s, p: (
+        s.delete_row(SYSTEM, "readings", reading_of(s, p)),
+        s.restore_reading(SYSTEM, int(s.deleted_readings(SYSTEM, p)["id"].iloc[0])),
+    ),
+}
+
+
+def versions(store: Store) -> dict[str, int]:
+    return store.patient_versions(SYSTEM).to_dict()
+
+
+@pytest.mark.parametrize("write", [*WRITES, *MORE_WRITES])
+def test_a_write_changes_the_version_of_its_patient_only(clinic, make_readings, write):
+    before = versions(clinic)
+    if write in WRITES:
+        WRITES[write](clinic, SYSTEM, "P1", make_readings)
+    else:
+        MORE_WRITES[write](clinic, "P1")
+    after = versions(clinic)
+    assert after["P1"] > before["P1"] and after["P1"] == clinic.data_version()
+    assert {p: v for p, v in after.items() if p != "P1"} == {p: v for p, v in before.items() if p != "P1"}
+
+
+def test_an_import_changes_the_versions_of_the_patients_in_the_file(clinic, csv_file):
+    before = versions(clinic)
+    path = csv_file(
+        "patient_id,date,measure,side,value\nP2,2026-02-02,hip_flexion,left,90\nNEW,2026-02-02,pain_low_back,,3\n"
+    )
+    clinic.import_csv(SYSTEM, path, ["patient_id", "date", "measure", "side", "value"], today=TODAY)
+    after = versions(clinic)
+    assert after["P2"] == after["NEW"] == clinic.data_version() > before["P2"]
+    assert (after["P1"], after["P3"]) == (before["P1"], before["P3"])
+
+
+def test_sign_ins_sessions_and_accounts_change_no_patient(clinic):
+    before = versions(clinic)
+    token = auth.sign_in(clinic, "tess", PASSWORD)
+    assert token and clinic.session_actor(token, datetime.now() + timedelta(minutes=5), timedelta(hours=1))
+    auth.sign_in(clinic, "tess", "wrong password")
+    clinic.create_account(ADMIN, "theo", "therapist", "x")
+    clinic.end_session(token)
+    assert versions(clinic) == before

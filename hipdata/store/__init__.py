@@ -47,6 +47,18 @@ _MONDAY_ZERO = "DATE '1970-01-05'"  # weeks are counted from a Monday
 _MONDAY_ZERO_DAYS = 4  # days from 1970-01-01 to that Monday
 
 
+Patients = str | list[str] | None  # one patient, several, or every patient the actor may see
+
+
+def _only(patients: Patients, column: str = "patient_id") -> tuple[str, list]:
+    """SQL predicate for a Patients selector (one id stays `=`, which DuckDB prunes best)."""
+    if patients is None:
+        return "true", []
+    if isinstance(patients, str):
+        return f"{column} = ?", [patients]
+    return f"{column} = ANY(?::VARCHAR[])", [list(patients)]
+
+
 class AccessDenied(PermissionError):
     pass
 
@@ -113,12 +125,26 @@ class Store:
             cur = self._cursor()
             cur.execute("BEGIN TRANSACTION")
             try:
+                audited = cur.execute("SELECT coalesce(max(id), 0) FROM audit").fetchall()[0][0]
                 yield cur
+                # Every change to a patient's records is audited with the patient's id (a bulk import
+                # marks its patients itself): those patients take this write's version.
+                self._mark_changed(cur, "SELECT patient_id FROM audit WHERE id > ?", [audited])
                 cur.execute("UPDATE meta SET value = value + 1 WHERE key = 'data_version'")
                 cur.execute("COMMIT")
             except BaseException:
                 cur.execute("ROLLBACK")
                 raise
+
+    @staticmethod
+    def _mark_changed(cur, patients_sql: str, params: list) -> None:
+        """The patients that `patients_sql` selects changed in this write: they take the data version that
+        the write commits (see _write)."""
+        cur.execute(
+            f"""UPDATE patients SET changed = (SELECT value + 1 FROM meta WHERE key = 'data_version')
+                WHERE patient_id IN ({patients_sql})""",
+            params,
+        )
 
     def _df(self, sql: str, params: list | tuple = ()) -> pd.DataFrame:
         return self._cursor().execute(sql, list(params)).df()
@@ -150,6 +176,23 @@ class Store:
     def data_version(self) -> int:
         """Changes on every write: a cache key for query results."""
         return int(self._one("SELECT value FROM meta WHERE key = 'data_version'"))
+
+    def patient_versions(self, actor: Actor, patients: Patients = None) -> pd.Series:
+        """The data version of the last write that changed each patient's records, by patient id: a cache
+        key that a write to another patient, a sign-in or a session heartbeat leaves alone."""
+        where, params = self._scope(actor)
+        only, only_params = _only(patients)
+        frame = self._df(
+            f"""SELECT patient_id, changed FROM patients WHERE deleted_at IS NULL AND {where} AND {only}
+                ORDER BY patient_id""",
+            [*params, *only_params],
+        )
+        return frame.set_index("patient_id")["changed"]
+
+    def patient_version(self, actor: Actor, patient_id: str) -> int:
+        """One patient's version (see patient_versions); -1 for a patient the actor may not see."""
+        versions = self.patient_versions(actor, patient_id)
+        return int(versions.iloc[0]) if len(versions) else -1
 
     # ---- access control ------------------------------------------------------------------------
 
@@ -301,13 +344,14 @@ class Store:
             self._require(cur, actor, [patient_id])
             self._assign(cur, actor, patient_id, therapist)
 
-    def patients(self, actor: Actor) -> pd.DataFrame:
+    def patients(self, actor: Actor, patient_id: Patients = None) -> pd.DataFrame:
         where, params = self._scope(actor, "p.patient_id")
+        only, only_params = _only(patient_id, "p.patient_id")
         return self._df(
             f"""SELECT p.patient_id, p.display_name, a.therapist FROM patients p
                 LEFT JOIN assignments a USING (patient_id)
-                WHERE p.deleted_at IS NULL AND {where} ORDER BY p.patient_id""",
-            params,
+                WHERE p.deleted_at IS NULL AND {where} AND {only} ORDER BY p.patient_id""",
+            [*params, *only_params],
         )
 
     def patient_count(self) -> int:
@@ -364,6 +408,7 @@ class Store:
                 "skipped": total - added,
             }
             self._audit(cur, actor, "import", "readings", None, None, None, summary)
+            self._mark_changed(cur, "SELECT patient_id FROM incoming", [])
         cur.execute("DROP TABLE incoming")
         return ImportResult(added=int(added), skipped=int(total - added), patients_created=created)
 
@@ -473,7 +518,7 @@ class Store:
         """Readings in the CSV contract's columns, ready to write."""
         return self.readings(actor, patient_id).loc[:, list(READING_COLUMNS)]
 
-    def weekly(self, actor: Actor, as_of: date, patient_id: str | None = None) -> pd.DataFrame:
+    def weekly(self, actor: Actor, as_of: date, patient_id: Patients = None) -> pd.DataFrame:
         """Weekly medians of the live readings on or before as_of, sorted by series and week.
 
         The key columns come back as pandas categoricals (patients as integer codes, measure and side as
@@ -486,9 +531,9 @@ class Store:
 
         where, params = self._scope(actor)
         cur = self._cursor()
+        only, only_params = _only(patient_id)
         ids = [r[0] for r in cur.execute(
-            f"SELECT patient_id FROM patients WHERE {where} AND (?::VARCHAR IS NULL OR patient_id = ?) ORDER BY 1",
-            [*params, patient_id, patient_id],
+            f"SELECT patient_id FROM patients WHERE {where} AND {only} ORDER BY 1", [*params, *only_params]
         ).fetchall()]  # fmt: skip
         cols = cur.execute(
             f"""WITH codes AS (SELECT unnest(?::VARCHAR[]) AS patient_id, unnest(range(?)) AS code)
@@ -517,13 +562,14 @@ class Store:
             }
         )
 
-    def last_readings(self, actor: Actor, as_of: date, patient_id: str | None = None) -> pd.DataFrame:
+    def last_readings(self, actor: Actor, as_of: date, patient_id: Patients = None) -> pd.DataFrame:
         where, params = self._scope(actor)
+        only, only_params = _only(patient_id)
         return self._df(
             f"""SELECT patient_id, max(date)::TIMESTAMP AS last_reading FROM readings
-                WHERE deleted_at IS NULL AND date <= ? AND {where} AND (?::VARCHAR IS NULL OR patient_id = ?)
+                WHERE deleted_at IS NULL AND date <= ? AND {where} AND {only}
                 GROUP BY patient_id ORDER BY patient_id""",
-            [as_of, *params, patient_id, patient_id],
+            [as_of, *params, *only_params],
         )
 
     def _owned_row(self, cur, actor: Actor, table: str, row_id: int) -> dict:
@@ -625,15 +671,15 @@ class Store:
         with self._write() as cur:
             self._insert_owned(cur, actor, table, rows)
 
-    def records(self, actor: Actor, table: str, patient_id: str | None = None) -> pd.DataFrame:
+    def records(self, actor: Actor, table: str, patient_id: Patients = None) -> pd.DataFrame:
         if table not in PATIENT_TABLES:
             raise ValueError(f"unknown table {table}")
         where, params = self._scope(actor)
+        only, only_params = _only(patient_id)
         return self._df(
             f"""SELECT * EXCLUDE (deleted_at, deleted_by) FROM {table}
-                WHERE deleted_at IS NULL AND {where} AND (?::VARCHAR IS NULL OR patient_id = ?)
-                ORDER BY patient_id, id""",
-            [*params, patient_id, patient_id],
+                WHERE deleted_at IS NULL AND {where} AND {only} ORDER BY patient_id, id""",
+            [*params, *only_params],
         )
 
     def replace_week_log(self, actor: Actor, patient_id: str, week: date, clean: pd.DataFrame) -> None:

@@ -78,6 +78,11 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE readings ALTER measured_by TYPE measured_by_id;
     DROP TABLE weekly;
     """,
+    # 5: the data version of the last write that changed each patient's records, so that caches of one
+    # patient's results (and the caseload's rows) are recomputed only when that patient's data changed
+    """
+    ALTER TABLE patients ADD COLUMN changed BIGINT NOT NULL DEFAULT 0;
+    """,
 )
 # The enum types of migration 4, by reading column, each in alphabetical order (so enums sort as the ids do);
 # a test holds them to the catalog.
