@@ -67,8 +67,9 @@ BASELINE_RANGE: dict[str, tuple[float, float]] = {
 # another position). So the true course stays well inside what a test asserts over COURSE_WEEKS weeks on
 # any seed (tests/test_demo.py, on several seeds):
 #   gains: observed within 2.5 MDC for 95 % of ROM series and within 3.5 for all; the true gain is
-#     1.1-1.8 MDC, reached at week COURSE_WEEKS (or at the plateau), levelling off with a time constant of
-#     4-9 weeks (fast at first, as stiffness usually eases), so even a year-long demo gains under 2.3 MDC;
+#     1.3-2 MDC, reached steadily at week COURSE_WEEKS and kept after it (an improving patient still
+#     moves in the last six weeks, so is not taken for a plateau), or by a plateau course at its plateau,
+#     rising fast at first (time constant 5-10 weeks) as stiffness usually eases;
 #   losses: observed within 1.5 MDC for 95 % and 2.5 for all; the true loss is 0.8-1.15 MDC, creeping in
 #     linearly over COURSE_WEEKS weeks, then staying there (enough for a worsening flag, not a collapse);
 #   values: readings are kept inside the measure's PLAUSIBLE_RANGE, and no course takes the true value
@@ -253,8 +254,9 @@ def generate(patients: int = 12, weeks: int = 16, seed: int = 7, end: date | Non
     base = np.where(moves, np.clip(base, plaus_low + margin, plaus_high - margin), base)
 
     # ---- course: the true change in the good direction, in MDC units, as a function of time ---------
-    # See COURSE_BOUNDS: gains level off (1 - exp(-t / tau)), losses creep in linearly, both capped so
-    # the true value stays inside the plausible range with room for the noise.
+    # See COURSE_WEEKS: improving and worsening courses move steadily (linearly) over COURSE_WEEKS weeks,
+    # a plateau course rises fast at first (1 - exp(-t / tau)) and then stops, all capped so the true
+    # value stays inside the plausible range with room for the noise.
     t = week_index[None, :] + day / 7.0  # (P, W) weeks since the first Monday
     gain_mdc = rng.uniform(*IMPROVING_GAIN_MDC, (P, S))
     loss_mdc = rng.uniform(*WORSENING_LOSS_MDC, (P, S))
@@ -266,8 +268,10 @@ def generate(patients: int = 12, weeks: int = 16, seed: int = 7, end: date | Non
     rise = (1 - np.exp(-t_gain / tau)) / (1 - np.exp(-reach / tau))  # 0 at the start, 1 at `reach`
     creep = np.minimum(t / COURSE_WEEKS, 1.0)
     shape = np.select(
-        [(course == 2)[:, None], (course == 1)[:, None]], [-creep, np.zeros_like(t)], rise
-    )  # (P, W): worsening, flat, else improving or plateau
+        [(course == 2)[:, None], (course == 1)[:, None], (course == 0)[:, None]],
+        [-creep, np.zeros_like(t), creep],
+        rise,
+    )  # (P, W): worsening, flat, improving, plateau
     amount = np.where((course == 2)[:, None], loss_mdc, gain_mdc) * s_mdc  # (P, S) in the unit
     room_up = np.where(s_dir > 0, plaus_high - margin - base, base - (plaus_low + margin))
     room_down = np.where(s_dir > 0, base - (plaus_low + margin), plaus_high - margin - base)

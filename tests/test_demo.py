@@ -330,3 +330,22 @@ def test_load_demo_twice_adds_nothing(tmp_path):
         assert len(log) == len(demo.generate(patients=4, weeks=5, seed=1, end=END).exercise_log)
     finally:
         store.close()
+
+
+def test_flags_follow_the_courses():
+    """Bounded courses still read as their kind over 16 weeks: plateau patients get the plateau flag far
+    more often than steady improvers, and worsening patients get the worsening flag."""
+    from hipdata import trends
+
+    large = demo.generate(patients=400, weeks=16, seed=5, end=END)
+    r = large.readings.assign(week=large.readings["date"].dt.to_period("W-SUN").dt.start_time)
+    weekly = r.groupby(["patient_id", "measure", "side", "week"], as_index=False).agg(
+        value=("value", "median"), n=("value", "size")
+    )
+    series = trends.series_trends(weekly, False)
+    last = r.groupby("patient_id", as_index=False)["date"].max().rename(columns={"date": "last_reading"})
+    flags = trends.patient_flags(series, weekly, last, END).merge(large.patients, on="patient_id")
+    rate = flags.groupby("course")[["plateau", "worsening"]].mean()
+    assert rate.loc["plateau", "plateau"] > 0.5 > 2 * rate.loc["improving", "plateau"]
+    assert rate.loc["worsening", "worsening"] > 0.8
+    assert rate.loc["flat", "worsening"] < 0.2 and rate.loc["improving", "worsening"] < 0.05
