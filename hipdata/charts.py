@@ -589,9 +589,8 @@ def pain_heatmap(weekly: pd.DataFrame) -> go.Figure:
 # ---- progress at a glance ---------------------------------------------------------------------------------
 
 
-def progress_at_a_glance(trends: pd.DataFrame) -> go.Figure:
+def progress_at_a_glance(trends: pd.DataFrame, title: str = "Progress at a glance") -> go.Figure:
     """Every series on one scale: improvement / MDC, so beyond +/-1 is a real change and right is better."""
-    title = "Progress at a glance"
     meta = {"chart": "progress_at_a_glance"}
     if trends is None or trends.empty:
         return _empty(title, "No readings yet", meta)
