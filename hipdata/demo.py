@@ -66,8 +66,8 @@ BASELINE_RANGE: dict[str, tuple[float, float]] = {
 # 0.36 MDC) and an occasional clinic visit in one of those weeks (up to about 1 MDC for rotation read in
 # another position); the noise is cut at 3 SEM so no run of bad luck breaks the "for all" bounds. So the
 # true course stays well inside what a test asserts over COURSE_WEEKS weeks on any seed (tests/test_demo.py,
-# on several seeds; 40 seeds of 12 and of 60 patients stayed within 2.0 / 3.0 MDC for gains and 1.3 / 2.4
-# for losses):
+# on several seeds; 40 seeds of 12 and of 60 patients each stayed within 2.2 / 3.1 MDC for gains (95 % / all),
+# 1.3 / 2.3 for losses and 2.5 / 4.5 points for pain):
 #   gains: observed within 2.5 MDC for 95 % of ROM series and within 3.5 for all; the true gain is
 #     1.3-2 MDC, reached steadily at week COURSE_WEEKS and kept after it (an improving patient still
 #     moves in the last six weeks, so is not taken for a plateau), or by a plateau course at its plateau,
