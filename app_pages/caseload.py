@@ -4,7 +4,7 @@ from datetime import date
 
 import streamlit as st
 
-from hipdata import ui
+from hipdata import caseload, ui
 from hipdata.caseload import BADGES
 from hipdata.text import counted
 
@@ -30,47 +30,38 @@ st.caption(
     f"{counted(len(table), 'patient')} · {attention} {'needs' if attention == 1 else 'need'} attention · "
     "sorted by need: worsening or pain rising first."
 )
-view = table.assign(
-    patient=table["patient_id"] + table["display_name"].map(lambda n: f" · {n}" if n else ""),
-    adherence=100 * table["adherence"].clip(upper=1.5),
-)[
-    [
-        "patient", "badges", "weeks_in_programme", "days_since_checkin", "adherence",
-        "rom_mdc", "rom_series", "pain_mdc", "pain_series", "lefs_latest", "lefs_change",
-    ]
-]  # fmt: skip
 event = st.dataframe(
-    view,
+    caseload.view(table),
     hide_index=True,
     width="stretch",
-    height=min(38 + 35 * len(view), 38 + 35 * 60),  # a whole caseload of 40 at once, without a scrollbar
+    height=min(38 + 35 * len(table), 38 + 35 * 60),  # a whole caseload of 40 at once, without a scrollbar
     on_select="rerun",
     selection_mode="single-row",
     key="caseload-table",
     column_config={
-        "patient": st.column_config.TextColumn("Patient", pinned=True),
-        "badges": st.column_config.TextColumn("Flags", width="medium"),
-        "weeks_in_programme": st.column_config.NumberColumn(
-            "Weeks", width="small", help="Weeks since the first check-in"
-        ),
+        "patient": st.column_config.TextColumn("Patient", pinned=True, width=124),
+        "badges": st.column_config.TextColumn("Flags", width=210, help="Why this patient needs attention"),
         "days_since_checkin": st.column_config.NumberColumn(
-            "Days", width="small", help="Days since the last check-in"
+            "Days", width=50, help="Days since the last check-in (14 or more: inactive)"
+        ),
+        "weeks_in_programme": st.column_config.NumberColumn(
+            "Wk", width=42, help="Weeks in the programme, since the first check-in"
         ),
         "adherence": st.column_config.ProgressColumn(
-            "Adherence", min_value=0, max_value=100, format="%.0f%%", width="small",
-            help="Sessions done ÷ prescribed over the last 4 weeks",
+            "Done", min_value=0, max_value=100, format="%.0f%%", width=76,
+            help="Adherence: exercise sessions done ÷ prescribed over the last 4 weeks",
         ),
-        "rom_mdc": st.column_config.NumberColumn(
-            "ROM (MDCs)", format="%+.1f", width="small",
-            help="Biggest change in range of motion or field tests, in MDCs: beyond ±1 is real; + is better",
+        "rom": st.column_config.TextColumn(
+            "ROM", width=124,
+            help="Biggest change in range of motion or a field test, in MDCs (beyond ±1 is real; + is "
+            "better), and the series: L/R = left/right side",
         ),
-        "rom_series": st.column_config.TextColumn("ROM series", width="medium"),
-        "pain_mdc": st.column_config.NumberColumn(
-            "Pain (MDCs)", format="%+.1f", width="small", help="Biggest pain change in MDCs; + is better"
+        "pain": st.column_config.TextColumn(
+            "Pain", width=96, help="Biggest pain change in MDCs (1 MDC = 2 points; + is better), and where"
         ),
-        "pain_series": st.column_config.TextColumn("Pain series", width="medium"),
-        "lefs_latest": st.column_config.NumberColumn("LEFS", format="%d", width="small"),
-        "lefs_change": st.column_config.NumberColumn("LEFS Δ", format="%+d", width="small"),
+        "lefs": st.column_config.TextColumn(
+            "LEFS", width=64, help="Latest LEFS score out of 80 (change since the first; 9 or more is important)"
+        ),
     },
 )  # fmt: skip
 selected = event.selection.rows if event else []

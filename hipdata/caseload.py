@@ -30,6 +30,16 @@ BADGES = {
 }
 
 
+# Short series names for the caseload's narrow columns (the column help says what they are).
+SHORT_NAMES = {
+    "hip_flexion": "flexion", "hip_extension": "extension", "hip_abduction": "abduction",
+    "hip_adduction": "adduction", "hip_internal_rotation": "int. rotation", "hip_external_rotation": "ext. rotation",
+    "fingertip_to_floor": "forward fold", "figure_four": "figure-four",
+    "pain_hip": "hip", "pain_low_back": "low back", "pain_knee": "knee", "pain_ankle_foot": "ankle/foot",
+}  # fmt: skip
+SIDE_LETTERS = {"left": " L", "right": " R", "": ""}
+
+
 def adherence(exercise_log: pd.DataFrame, programme: pd.DataFrame, as_of: date) -> pd.Series:
     """Sessions done ÷ prescribed over the last 4 weeks (the week holding as_of and the 3 before it)."""
     first_week = pd.Timestamp(as_of - timedelta(days=as_of.weekday())) - pd.Timedelta(
@@ -53,9 +63,11 @@ def _biggest_change(trends: pd.DataFrame, groups: tuple[str, ...], name: str) ->
         catalog.MEASURES[m].label + (f" ({s})" if s else "")
         for m, s in zip(top["measure"], top["side"], strict=True)
     ]
+    short = top["measure"].map(SHORT_NAMES) + top["side"].map(SIDE_LETTERS)
     return pd.DataFrame(
-        {"patient_id": top["patient_id"], f"{name}_mdc": top["ratio"], f"{name}_series": label}
-    )
+        {"patient_id": top["patient_id"], f"{name}_mdc": top["ratio"], f"{name}_series": label,
+         f"{name}_short": short}
+    )  # fmt: skip
 
 
 def caseload(
@@ -143,3 +155,37 @@ def refreshed(store: Store, actor: Actor, as_of: date, kept: Kept | None, patien
     if changed:
         rows = pd.concat([rows, for_patients(store, actor, as_of, changed)], ignore_index=True)
     return Kept(versions, by_attention(rows))
+
+
+def view(table: pd.DataFrame) -> pd.DataFrame:
+    """The caseload as the page shows it: the triage first (patient, days since the last check-in, flags),
+    then one short column per question, so the whole table fits a laptop screen and its first columns a
+    phone. A change reads '+1.9 abduction R': MDCs (+ is better) and the series that moved most."""
+
+    def formatted(values: pd.Series, pattern: str) -> pd.Series:
+        """Numbers as text in one vectorised pass; '' where missing."""
+        numbers = values.astype("float64")
+        text = np.char.mod(pattern, numbers.fillna(0).to_numpy())
+        return pd.Series(text, index=values.index, dtype=object).where(numbers.notna(), "")
+
+    def change(name: str) -> pd.Series:
+        text = formatted(table[f"{name}_mdc"], "%+.1f") + " " + table[f"{name}_short"].fillna("")
+        return text.where(table[f"{name}_mdc"].notna(), "")
+
+    lefs_change = formatted(table["lefs_change"], " (%+.0f)")
+    lefs_text = (formatted(table["lefs_latest"], "%.0f") + lefs_change).where(
+        table["lefs_latest"].notna(), ""
+    )
+    name = table["display_name"].fillna("").astype(str)
+    return pd.DataFrame(
+        {
+            "patient": table["patient_id"] + np.where(name != "", " · " + name, ""),
+            "days_since_checkin": table["days_since_checkin"],
+            "badges": table["badges"],
+            "weeks_in_programme": table["weeks_in_programme"],
+            "adherence": 100 * table["adherence"].clip(upper=1.5),
+            "rom": change("rom"),
+            "pain": change("pain"),
+            "lefs": lefs_text,
+        }
+    )

@@ -311,7 +311,15 @@ def measure_charts(
 ) -> dict[str, go.Figure]:
     """measure_chart of each measure of one patient; the work on the patient's frames is done once."""
     readings = _tidy(readings, "date")
-    readings = readings.assign(context=_context_text(readings))
+    # Hover text and the Monday each reading is drawn on, for all measures at once; the few distinct days
+    # are formatted once each.
+    codes, days = pd.factorize(readings["date"])
+    day_text = (
+        pd.DatetimeIndex(days).strftime("%a %d %b %Y").to_numpy(dtype=object)[codes] if len(days) else []
+    )
+    readings = readings.assign(
+        context=_context_text(readings), week=_mondays(readings["date"]).to_numpy(), day=day_text
+    )
     # Context changes are found on the full history so a change right at `since` is still seen.
     changes = _context_changes(readings)
     weekly = _tidy(weekly, "week")
@@ -337,6 +345,34 @@ def measure_charts(
     }
 
 
+PANEL_HEIGHT = 210  # px of plot per side
+PANEL_GAP = 0.16  # share of the plot height between two panels: room for the lower panel's label
+PANEL_VERDICT = {
+    "improved": "improved",
+    "worsened": "worsened",
+    "no_detectable_change": "no real change yet",
+    "insufficient_data": "needs 4 weeks of data",
+}
+
+
+def _panel_label(m: catalog.Measure, side: str, trend: pd.Series | None) -> str:
+    """'Left: improved, +9° since baseline': the answer each panel gives, in words."""
+    name = f"<b>{side.capitalize()}</b>: " if side else ""
+    if trend is None or pd.isna(trend.get("baseline")):
+        return f"{name}no baseline yet"
+    status = str(trend.get("status", ""))
+    verdict = PANEL_VERDICT.get(status, status.replace("_", " "))
+    change = trend.get("change")
+    if status == "insufficient_data" or pd.isna(change):
+        return f"{name}{verdict}"
+    return f"{name}{verdict}, {_change_with_unit(m, change)} since baseline"
+
+
+def _legend_key(name: str, **style) -> dict:
+    """A legend entry only (no data): explains a mark drawn in every panel, once."""
+    return dict(type="scatter", x=[None], y=[None], name=name, showlegend=True, hoverinfo="skip", **style)
+
+
 def _measure_figure(
     m: catalog.Measure,
     start: pd.Timestamp | None,
@@ -346,65 +382,70 @@ def _measure_figure(
     goals: pd.DataFrame,
     changes: pd.DataFrame,
 ) -> go.Figure:
-    """The chart of one measure from its rows, tidied and cut to `start` by measure_charts."""
+    """The chart of one measure from its rows, tidied and cut to `start` by measure_charts.
+
+    One panel per side, stacked on one shared week axis and one value scale: each panel has only its own
+    baseline +/- MDC band, so a glance tells whether that side has left it. Single readings are drawn on
+    the Monday of their week, in line with that week's median (the day is in the hover text). The
+    typical adult range is a grey bar at the right edge, not a fill over the data.
+    """
     title = _title(m)
     meta = {"chart": "measure", "measure": m.id}
     if readings.empty and weekly.empty:
         message = "No readings yet" if start is None else f"No readings since {start:%d %b %Y}"
         return _empty(title, message, meta)
 
-    shown = pd.concat([readings["date"], weekly["week"], goals["target_date"]])
+    shown = pd.concat([readings["week"], weekly["week"], goals["target_date"]])
     x0 = start if start is not None else shown.min()
     x1 = shown.max()
     pad = max(PAD, (x1 - x0) * 0.03)
     x_range = [x0 - pad, x1 + pad]
     y_values = [readings["value"], weekly["value"], goals["target"]]
-    traces, shapes = [], []
-
-    if m.typical_high > m.typical_low:  # pain has no "typical" range (0..0): skip it
-        traces.append(
-            _band(*x_range, m.typical_low, m.typical_high, name="typical adult range",
-                  fillcolor="rgba(0,0,0,0.07)", text=f"typical adult range {_num(m.typical_low)}–"
-                  f"{_with_unit(m, m.typical_high)}", hoverinfo="text", legendrank=5)
-        )  # fmt: skip
+    has_typical = m.typical_high > m.typical_low  # pain has no "typical" range (0..0)
+    if has_typical:
         y_values.append(pd.Series([m.typical_low, m.typical_high]))
 
-    sides = m.sides or ("",)
-    baselines = (
-        trends.drop_duplicates("side").set_index("side")["baseline"].dropna()
-        if "baseline" in trends.columns
-        else pd.Series(dtype=float)
-    )
-    for side in sides:
-        if side not in baselines.index:
-            continue
-        base, colour, suffix = float(baselines[side]), SIDE_COLOURS[side], f" ({side})" if side else ""
-        low, high = base - m.mdc, base + m.mdc
-        traces.append(
-            _band(*x_range, low, high, name=f"baseline ±MDC{suffix}", fillcolor=_rgba(colour, 0.13),
-                  legendgroup=side or "series", hoverinfo="text", showlegend=False,
-                  text=f"baseline{suffix} {_with_unit(m, base)} ± MDC {_num(m.mdc)}: {BAND_NOTE.lower()}")
-        )  # fmt: skip
-        traces.append(
-            dict(type="scatter", x=x_range, y=[base, base], mode="lines", name=f"baseline{suffix}", showlegend=False,
-                       legendgroup=side or "series", line=dict(color=colour, width=1.5, dash="dash"),
-                       hoverinfo="skip")
-        )  # fmt: skip
-        y_values.append(pd.Series([low, high]))
-
-    hover = readings.assign(value=readings["value"].map(lambda v: _with_unit(m, v)))[["value", "context"]]
-    for side in sides:
+    logged = set(readings["side"]) | set(weekly["side"]) | set(goals["side"])
+    sides = [side for side in (m.sides or ("",)) if side in logged] or list(m.sides or ("",))
+    by_side = trends.drop_duplicates("side").set_index("side") if "baseline" in trends.columns else None
+    n = len(sides)
+    gap = PANEL_GAP if n > 1 else 0.0
+    height = (1 - gap * (n - 1)) / n
+    traces, shapes, notes, axes = [], [], [], {}
+    any_band = False
+    for i, side in enumerate(sides):
+        k = "" if i == 0 else str(i + 1)
+        xa, ya = f"x{k}", f"y{k}"
+        top = 1 - i * (height + gap)
         colour, symbol = SIDE_COLOURS[side], SIDE_SYMBOLS[side]
-        prefix = f"{side} " if side else ""
+        prefix, suffix = (f"{side} ", f" ({side})") if side else ("", "")
+        trend = by_side.loc[side] if by_side is not None and side in by_side.index else None
+        on = dict(xaxis=xa, yaxis=ya)
+
+        if trend is not None and pd.notna(trend["baseline"]):
+            any_band = True
+            base = float(trend["baseline"])
+            low, high = base - m.mdc, base + m.mdc
+            traces.append(
+                _band(*x_range, low, high, name=f"baseline ±MDC{suffix}", fillcolor=_rgba(colour, 0.16),
+                      showlegend=False, hoverinfo="text", **on,
+                      text=f"baseline{suffix} {_with_unit(m, base)} ± MDC {_num(m.mdc)}: {BAND_NOTE.lower()}")
+            )  # fmt: skip
+            traces.append(
+                dict(type="scatter", x=x_range, y=[base, base], mode="lines", name=f"baseline{suffix}",
+                     showlegend=False, line=dict(color=colour, width=1.5, dash="dash"), hoverinfo="skip", **on)
+            )  # fmt: skip
+            y_values.append(pd.Series([low, high]))
+
         own = readings[readings["side"] == side].sort_values("date")
         if len(own):
-            custom = hover.loc[own.index].to_numpy()
             traces.append(
-                dict(type="scatter", x=own["date"], y=own["value"], mode="markers", name=f"{prefix}readings",
-                           legendgroup=side or "series", showlegend=False, opacity=0.35,
-                           marker=dict(color=colour, symbol=symbol, size=7), customdata=custom,
-                           hovertemplate=f"%{{x|%d %b %Y}} · {side or 'reading'}<br><b>%{{customdata[0]}}"
-                           "</b><br>%{customdata[1]}<extra></extra>")
+                dict(type="scatter", x=own["week"], y=own["value"], mode="markers", name=f"{prefix}readings",
+                     showlegend=False, opacity=0.35, marker=dict(color=colour, symbol=symbol, size=7),
+                     customdata=np.column_stack([own["value"].map(lambda v: _with_unit(m, v)), own["context"],
+                                                 own["day"]]), **on,
+                     hovertemplate=f"%{{customdata[2]}} · {side or 'reading'}<br><b>%{{customdata[0]}}"
+                     "</b><br>%{customdata[1]}<extra></extra>")
             )  # fmt: skip
         series = weekly[weekly["side"] == side]
         if len(series):
@@ -417,61 +458,94 @@ def _measure_figure(
             )
             traces.append(
                 dict(type="scatter", x=gaps["week"], y=gaps["value"], mode="lines+markers", connectgaps=False,
-                           name=f"{prefix}weekly median", legendgroup=side or "series",
-                           legendrank=1 + sides.index(side), line=dict(color=colour, width=2.5),
-                           marker=dict(color=colour, symbol=symbol, size=9), customdata=custom,
-                           hovertemplate=f"Week of %{{x|%d %b %Y}}<br>{side or 'weekly'} median "
-                           "<b>%{customdata[0]}</b> (n=%{customdata[1]})<extra></extra>")
+                     name=f"{prefix}weekly median", legendrank=1 + i, line=dict(color=colour, width=2.5),
+                     marker=dict(color=colour, symbol=symbol, size=9), customdata=custom, **on,
+                     hovertemplate=f"Week of %{{x|%d %b %Y}}<br>{side or 'weekly'} median "
+                     "<b>%{customdata[0]}</b> (n=%{customdata[1]})<extra></extra>")
             )  # fmt: skip
 
-    if len(changes):
-        traces.append(
-            dict(type="scatter", x=changes["date"], y=changes["value"], mode="markers", name="context change",
-                       legendrank=6, marker=dict(symbol="square-open", size=15, line=dict(width=2),
-                                   color=changes["side"].map(SIDE_COLOURS).tolist()),
-                       customdata=np.column_stack([changes["side"].replace("", "-"), changes["change"]]),
-                       hovertemplate="%{x|%d %b %Y} · %{customdata[0]}<br>%{customdata[1]}<br>"
-                       "a jump here may be the measurement, not the hip<extra>context change</extra>")
-        )  # fmt: skip
-        shapes += [
-            dict(type="line", x0=when, x1=when, y0=0, y1=1, yref="paper", layer="below",
-                 line=dict(color="#777777", width=1, dash="dot"))
-            for when in changes["date"].drop_duplicates()
-        ]  # fmt: skip
+        moved = changes[changes["side"] == side]
+        if len(moved):
+            traces.append(
+                dict(type="scatter", x=moved["week"], y=moved["value"], mode="markers", name=f"context change{suffix}",
+                     showlegend=False, marker=dict(symbol="square-open", size=15, line=dict(width=2), color=colour),
+                     customdata=np.column_stack([moved["day"], moved["change"]]), **on,
+                     hovertemplate="%{customdata[0]}<br>%{customdata[1]}<br>"
+                     "a jump here may be the measurement, not the hip<extra>context change</extra>")
+            )  # fmt: skip
+            shapes += [
+                dict(type="line", x0=when, x1=when, xref=xa, y0=0, y1=1, yref=f"{ya} domain", layer="below",
+                     line=dict(color="#777777", width=1, dash="dot"))
+                for when in moved["week"].drop_duplicates()
+            ]  # fmt: skip
 
-    for side in sides:
         target = goals[goals["side"] == side]
-        if target.empty:
-            continue
-        suffix = f" ({side})" if side else ""
-        status = target["status"].astype(str) if "status" in target.columns else pd.Series("", target.index)
-        text = [
-            f"goal{suffix}: {_with_unit(m, t)} by {d:%d %b %Y}" + (f" ({s})" if s else "")
-            for t, d, s in zip(target["target"], target["target_date"], status, strict=True)
-        ]
-        traces.append(
-            dict(type="scatter", x=target["target_date"], y=target["target"], mode="markers", name=f"goal{suffix}",
-                       legendgroup=side or "series", legendrank=7 + sides.index(side), text=text,
-                       hovertemplate="%{text}<extra></extra>",
-                       marker=dict(symbol="star", size=17, color=SIDE_COLOURS[side],
-                                   line=dict(color="#333333", width=1)))
+        if len(target):
+            status = (
+                target["status"].astype(str) if "status" in target.columns else pd.Series("", target.index)
+            )
+            text = [
+                f"goal{suffix}: {_with_unit(m, t)} by {d:%d %b %Y}" + (f" ({s})" if s else "")
+                for t, d, s in zip(target["target"], target["target_date"], status, strict=True)
+            ]
+            traces.append(
+                dict(type="scatter", x=target["target_date"], y=target["target"], mode="markers",
+                     name=f"goal{suffix}", showlegend=False, text=text, hovertemplate="%{text}<extra></extra>",
+                     marker=dict(symbol="star", size=17, color=colour, line=dict(color="#333333", width=1)), **on)
+            )  # fmt: skip
+
+        if has_typical:  # a quiet bar just outside the plot's right edge
+            shapes.append(
+                dict(type="rect", xref=f"{xa} domain", x0=1.012, x1=1.04, yref=ya, y0=m.typical_low,
+                     y1=m.typical_high, fillcolor="#BBBBBB", line=dict(width=0), layer="below")
+            )  # fmt: skip
+        notes.append(
+            dict(text=_panel_label(m, side, trend), x=0, xref="paper", xanchor="left", y=top, yref="paper",
+                 yanchor="bottom", yshift=2, showarrow=False, align="left", font=dict(size=14, color="#222222"))
         )  # fmt: skip
+        axes[f"xaxis{k}"] = dict(
+            range=x_range, anchor=ya, showticklabels=i == n - 1, **_week_ticks(*x_range),
+            **({"matches": "x"} if i else {}),
+            **({"title": dict(text="Week")} if i == n - 1 else {}),
+        )  # fmt: skip
+        axes[f"yaxis{k}"] = dict(
+            title=dict(text=_axis_title(m)), anchor=xa, domain=[max(top - height, 0), top], zeroline=False
+        )
+
+    keys = [
+        _legend_key("single readings", mode="markers", marker=dict(color="#777777", size=7), opacity=0.35,
+                    legendrank=10),
+    ]  # fmt: skip
+    if any_band:
+        keys.append(
+            _legend_key(f"band: baseline ± {_with_unit(m, m.mdc).replace('/10', ' points')} (inside = no real change)", mode="lines",
+                        line=dict(width=8, color=_rgba("#777777", 0.3)), legendrank=11)
+        )  # fmt: skip
+    if has_typical:
+        keys.append(
+            _legend_key(f"grey bar: typical adult range {_num(m.typical_low)}–{_with_unit(m, m.typical_high)}",
+                        mode="lines", line=dict(width=8, color="#BBBBBB"), legendrank=12)
+        )  # fmt: skip
+    if len(changes):
+        keys.append(
+            _legend_key("measured differently (method, position or rater)", mode="markers", legendrank=13,
+                        marker=dict(symbol="square-open", size=13, line=dict(width=2), color="#555555"))
+        )  # fmt: skip
+    if len(goals):
+        keys.append(_legend_key("goal", mode="markers", legendrank=14,
+                                marker=dict(symbol="star", size=15, color="#777777")))  # fmt: skip
 
     values = pd.concat([pd.Series(v, dtype=float) for v in y_values]).dropna()
     low, high = values.min(), values.max()
     pad = max((high - low) * 0.08, m.mdc / 2)
     y_range = [-0.5, 10.5] if m.group == "pain" else [low - pad, high + pad]
-
-    notes = [
-        dict(text=BAND_NOTE, x=0, xref="paper", xanchor="left", y=1, yref="paper", yanchor="bottom",
-             showarrow=False, font=dict(size=13, color="#444444"))
-    ] if len(baselines) else []  # fmt: skip
+    for i in range(n):
+        axes["yaxis" + ("" if i == 0 else str(i + 1))]["range"] = y_range
     layout = _layout(
-        title, 480, meta, top=24 if notes else 0, annotations=notes, shapes=shapes,
-        xaxis=dict(title=dict(text="Week"), range=x_range, **_week_ticks(*x_range)),
-        yaxis=dict(title=dict(text=_axis_title(m)), range=y_range, zeroline=False),
+        title, 150 + n * PANEL_HEIGHT + (n - 1) * 40, meta, top=24, annotations=notes, shapes=shapes, **axes
     )  # fmt: skip
-    return go.Figure(dict(data=traces, layout=layout))
+    layout["margin"]["r"] = 26  # room for the typical-range bar
+    return go.Figure(dict(data=[*traces, *keys], layout=layout))
 
 
 # ---- pain heatmap -----------------------------------------------------------------------------------------
@@ -516,9 +590,8 @@ def pain_heatmap(weekly: pd.DataFrame) -> go.Figure:
 # ---- progress at a glance ---------------------------------------------------------------------------------
 
 
-def progress_at_a_glance(trends: pd.DataFrame) -> go.Figure:
+def progress_at_a_glance(trends: pd.DataFrame, title: str = "Progress at a glance") -> go.Figure:
     """Every series on one scale: improvement / MDC, so beyond +/-1 is a real change and right is better."""
-    title = "Progress at a glance"
     meta = {"chart": "progress_at_a_glance"}
     if trends is None or trends.empty:
         return _empty(title, "No readings yet", meta)

@@ -156,11 +156,15 @@ def clean_checkin(
         readings = clean_readings(raw, today=today, first_row=0)
     except ValidationError as error:
         for p in error.problems:
-            measure_id, side = filled[p.row][0] if p.row is not None else ("", "")
-            key = field_key(measure_id, side) if p.column == "value" else p.column
-            label = field_label(catalog.MEASURES[measure_id], side) if p.column == "value" else p.column
-            shown = f"{float(p.value):g}" if p.column == "value" and _is_number(p.value) else p.value
-            problems.append(Problem(None, key, p.value, f"{label}: {shown} {p.message}"))
+            if p.column == "value":  # the message names the measure and side; add what was typed
+                measure_id, side = filled[p.row][0]
+                unit = catalog.MEASURES[measure_id].unit_label
+                space = "" if unit in ("°", "/10") else " "
+                shown = f"{float(p.value):g}{space}{unit}" if _is_number(p.value) else p.value
+                message = f"{p.message}; you entered {shown}"
+                problems.append(Problem(None, field_key(measure_id, side), p.value, message))
+            else:
+                problems.append(Problem(None, p.column, p.value, f"{p.column}: {p.value} {p.message}"))
     entered = exercises.rename(columns={v: k for k, v in EXERCISE_HEADERS.items()})
     doses = [c for c in EXERCISE_HEADERS if c != "exercise"]
     log = None

@@ -3,8 +3,9 @@
 Every patient gets a weekly check-in on about the same weekday, with one reading for every series of the
 catalog (`catalog.series_keys()`), and a short exercise log. The "true" value of each series follows the
 patient's course (improving, flat, worsening, or improving then plateauing); each reading adds Gaussian
-measurement noise with SD = SEM = MDC / 2.77, is rounded the way a person writes it down, and is clipped to
-the measure's valid range. Pain follows the range of motion: it falls as the hip frees up and rises when it
+measurement noise with SD = SEM = MDC / 2.77 (cut at 3 SEM), is rounded the way a person writes it down,
+and is kept inside the measure's plausible range. How far a course may move is bounded, with the reasons,
+at COURSE_WEEKS below. Pain follows the range of motion: it falls as the hip frees up and rises when it
 stiffens. Most readings are taken at home with the patient's usual method; some weeks a therapist measures
 in the clinic (goniometer, passive range), and some patients change instrument part way through, so the
 charts have context changes to show.
@@ -59,6 +60,43 @@ BASELINE_RANGE: dict[str, tuple[float, float]] = {
     "figure_four": (12, 25),
     "pain_hip": (2, 7),
 }
+# How far a course moves, and why. Real courses over a programme of weeks change a hip by a few degrees,
+# one to two MDCs; a demo that lost 20 degrees in four months would not be believed. Observed changes
+# (median of the last 2 weekly values - median of the first 2) add the noise of four readings (SD about
+# 0.36 MDC) and an occasional clinic visit in one of those weeks (up to about 1 MDC for rotation read in
+# another position); the noise is cut at 3 SEM so no run of bad luck breaks the "for all" bounds. So the
+# true course stays well inside what a test asserts over COURSE_WEEKS weeks on any seed (tests/test_demo.py,
+# on several seeds; 40 seeds of 12 and of 60 patients each stayed within 2.2 / 3.1 MDC for gains (95 % / all),
+# 1.3 / 2.3 for losses and 2.5 / 4.5 points for pain):
+#   gains: observed within 2.5 MDC for 95 % of ROM series and within 3.5 for all; the true gain is
+#     1.3-2 MDC, reached steadily at week COURSE_WEEKS and kept after it (an improving patient still
+#     moves in the last six weeks, so is not taken for a plateau), or by a plateau course at its plateau,
+#     rising fast at first (time constant 5-10 weeks) as stiffness usually eases;
+#   losses: observed within 1.5 MDC for 95 % and 2.5 for all; the true loss is 0.8-1.15 MDC, creeping in
+#     linearly over COURSE_WEEKS weeks, then staying there (enough for a worsening flag, not a collapse);
+#   values: readings are kept inside the measure's PLAUSIBLE_RANGE, and no course takes the true value
+#     within NOISE_MARGIN_SEM SEMs of its edge, so clipping almost never touches the noise;
+#   pain: moves with the hip, by 1-1.6 points per MDC (hip) or 0.3-0.6 (elsewhere), at most
+#     PAIN_CHANGE_MAX points.
+COURSE_WEEKS = 16
+IMPROVING_GAIN_MDC = (1.3, 2.0)
+WORSENING_LOSS_MDC = (0.8, 1.15)
+GAIN_TIME_CONSTANT_WEEKS = (5.0, 10.0)
+NOISE_MARGIN_SEM = 2.0
+PAIN_CHANGE_MAX = 3.0
+# What a person with a stiff hip records (a range of motion of 0 degrees, or 20 degrees short of neutral
+# extension, belongs in a different clinic). Readings are clipped to it.
+PLAUSIBLE_RANGE: dict[str, tuple[float, float]] = {
+    "hip_flexion": (80, 135),
+    "hip_extension": (-15, 35),
+    "hip_abduction": (15, 60),
+    "hip_adduction": (5, 45),
+    "hip_internal_rotation": (8, 50),
+    "hip_external_rotation": (15, 65),
+    "fingertip_to_floor": (-15, 35),
+    "figure_four": (3, 35),
+}
+
 # Pain outside the hip: present for some patients only, then starting between 1 and 5.
 OTHER_PAIN_PREVALENCE = {"pain_low_back": 0.45, "pain_knee": 0.30, "pain_ankle_foot": 0.25}
 OTHER_PAIN_RANGE = (1.0, 5.0)
@@ -187,8 +225,8 @@ def generate(patients: int = 12, weeks: int = 16, seed: int = 7, end: date | Non
     s_dir = np.array([m.direction for m in ms], dtype=float)
     s_mdc = np.array([m.mdc for m in ms], dtype=float)
     s_sem = s_mdc * SEM_PER_MDC
-    s_min = np.array([m.valid_min for m in ms], dtype=float)
-    s_max = np.array([m.valid_max for m in ms], dtype=float)
+    plaus_low, plaus_high = np.array([_plausible(m) for m in ms], dtype=float).T
+    margin = NOISE_MARGIN_SEM * s_sem  # the true value keeps this far inside the plausible range
     is_rom, is_field, is_pain = s_group == "rom", s_group == "field", s_group == "pain"
     moves = ~is_pain  # series that follow the course directly; pain follows them
     is_hip_pain = np.array([m == "pain_hip" for m, _ in keys])
@@ -215,33 +253,43 @@ def generate(patients: int = 12, weeks: int = 16, seed: int = 7, end: date | Non
     floor = np.minimum(loose, stiff) - np.where(s_dir > 0, 0.75, 0.5) * s_mdc  # keep baselines plausible
     ceiling = np.maximum(loose, stiff) + np.where(s_dir > 0, 0.5, 0.75) * s_mdc
     base = np.where(moves, np.clip(base, floor, ceiling), base)
+    base = np.where(moves, np.clip(base, plaus_low + margin, plaus_high - margin), base)
 
-    # ---- course: gain in the good direction, in the measure's unit, as a function of time ----------
+    # ---- course: the true change in the good direction, in MDC units, as a function of time ---------
+    # See COURSE_WEEKS: improving and worsening courses move steadily (linearly) over COURSE_WEEKS weeks,
+    # a plateau course rises fast at first (1 - exp(-t / tau)) and then stops, all capped so the true
+    # value stays inside the plausible range with room for the noise.
     t = week_index[None, :] + day / 7.0  # (P, W) weeks since the first Monday
-    improving_gain = rng.uniform(1.5, 3.0, (P, S)) * s_mdc  # over 12 weeks, or until the plateau
-    worsening_loss = rng.uniform(1.2, 2.5, (P, S)) * s_mdc
-    plateau_at = np.maximum(rng.uniform(0.5, 0.7, P) * (W - 1), 1.0)
-    target = np.array([_recovered(m) for m in ms])[None, :] - s_dir * rng.uniform(0, 1, (P, S)) * s_mdc
-    room = s_dir * (target - base)  # how far a full recovery goes
-    sign = np.select([course == 2, course == 1], [-1.0, 0.0], 1.0)  # worsening, flat, else better
-    is_plateau = course == 3
-    rate = np.where(
-        sign[:, None] < 0,
-        worsening_loss / 12,
-        np.where(is_plateau[:, None], improving_gain / plateau_at[:, None], improving_gain / 12),
-    )
-    cap = np.where(sign[:, None] < 0, rng.uniform(2.0, 3.5, (P, S)) * s_mdc, np.maximum(improving_gain, room))
-    stop = np.where(is_plateau, plateau_at, np.inf)
-    t_eff = np.minimum(t, stop[:, None])  # (P, W)
-    gain = sign[:, None, None] * np.minimum(rate[:, None, :] * t_eff[:, :, None], cap[:, None, :])
-    # Pain follows the hip: progress in MDC units averaged over ROM and field tests, times a per-series factor.
+    gain_mdc = rng.uniform(*IMPROVING_GAIN_MDC, (P, S))
+    loss_mdc = rng.uniform(*WORSENING_LOSS_MDC, (P, S))
+    tau = rng.uniform(*GAIN_TIME_CONSTANT_WEEKS, P)[:, None]  # (P, 1)
+    plateau_at = np.maximum(rng.uniform(0.5, 0.7, P) * (W - 1), 1.0)[:, None]
+    is_plateau = (course == 3)[:, None]
+    reach = np.where(is_plateau, plateau_at, float(COURSE_WEEKS))  # when the full gain is reached
+    t_gain = np.where(is_plateau, np.minimum(t, plateau_at), t)
+    rise = (1 - np.exp(-t_gain / tau)) / (1 - np.exp(-reach / tau))  # 0 at the start, 1 at `reach`
+    creep = np.minimum(t / COURSE_WEEKS, 1.0)
+    shape = np.select(
+        [(course == 2)[:, None], (course == 1)[:, None], (course == 0)[:, None]],
+        [-creep, np.zeros_like(t), creep],
+        rise,
+    )  # (P, W): worsening, flat, improving, plateau
+    amount = np.where((course == 2)[:, None], loss_mdc, gain_mdc) * s_mdc  # (P, S) in the unit
+    room_up = np.where(s_dir > 0, plaus_high - margin - base, base - (plaus_low + margin))
+    room_down = np.where(s_dir > 0, base - (plaus_low + margin), plaus_high - margin - base)
+    limit = np.where((course == 2)[:, None], room_down, room_up)
+    amount = np.clip(np.minimum(amount, limit), 0.0, None)
+    gain = shape[:, :, None] * amount[:, None, :]  # (P, W, S)
+    # Pain follows the hip: progress in MDC units averaged over ROM and field tests, times a per-series
+    # factor (points per MDC), and moves by at most PAIN_CHANGE_MAX points.
     progress = (gain[:, :, moves] / s_mdc[moves]).mean(axis=2)  # (P, W)
-    pain_factor = np.where(is_hip_pain, rng.uniform(0.6, 1.1, (P, S)), rng.uniform(0.3, 0.6, (P, S)))
+    pain_factor = np.where(is_hip_pain, rng.uniform(1.0, 1.6, (P, S)), rng.uniform(0.3, 0.6, (P, S)))
     pain_factor = np.where(other_pain & ~has_pain, 0.0, pain_factor)
+    pain_change = np.clip(pain_factor[:, None, :] * progress[:, :, None], -PAIN_CHANGE_MAX, PAIN_CHANGE_MAX)
     true = np.where(
         moves,
         base[:, None, :] + s_dir * gain,
-        np.clip(base[:, None, :] - pain_factor[:, None, :] * progress[:, :, None], 0, 10),
+        np.clip(base[:, None, :] - pain_change, 0, 10),
     )  # (P, W, S)
 
     # ---- context: home method and position, a method switch for some, clinic visits for some ----------
@@ -288,10 +336,10 @@ def generate(patients: int = 12, weeks: int = 16, seed: int = 7, end: date | Non
     )
 
     # ---- readings: noise, rounding as written down, valid range ------------------------------------
-    noisy = true + bias + rng.standard_normal((P, W, S)) * s_sem
+    noisy = true + bias + np.clip(rng.standard_normal((P, W, S)), -3, 3) * s_sem  # no wild tails
     visual = HOME_ROM_METHODS.index("visual_estimate")
     step = np.where(is_rom & ~in_clinic & (rom_method == visual)[:, :, None], 5.0, s_step)
-    value = np.clip(np.round(noisy / step) * step, s_min, s_max) + 0.0  # + 0.0 turns -0.0 into 0.0
+    value = np.clip(np.round(noisy / step) * step, plaus_low, plaus_high) + 0.0  # + 0.0 turns -0.0 into 0.0
 
     methods = ("", *catalog.METHODS)
     home_method_codes = np.array([methods.index(m) for m in HOME_ROM_METHODS])
@@ -344,9 +392,9 @@ def _baseline_range(m: catalog.Measure) -> tuple[float, float]:
     return m.typical_high - 0.5 * m.mdc, m.typical_high + 2.5 * m.mdc
 
 
-def _recovered(m: catalog.Measure) -> float:
-    """Where a full recovery levels off: the good end of the typical range."""
-    return m.typical_high if m.direction > 0 else m.typical_low
+def _plausible(m: catalog.Measure) -> tuple[float, float]:
+    """Values a person with a stiff hip records: PLAUSIBLE_RANGE, else the valid range."""
+    return PLAUSIBLE_RANGE.get(m.id, (m.valid_min, m.valid_max))
 
 
 def _exercise_log(

@@ -27,18 +27,25 @@ STATUS_TEXT = {
     "insufficient_data": "needs 4 weeks of data",
 }
 
+MEASURE_CHART_HEIGHT = 490  # px: two of them and their gaps fit an A4 page (about 1,030 px printable)
+
 CSS = """
-body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; margin: 2rem auto; max-width: 960px;
+body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; margin: 2rem auto; max-width: 680px;
        color: #1b1b1b; padding: 0 1rem; }
 h1 { font-size: 1.6rem; margin-bottom: .2rem; } h2 { font-size: 1.2rem; margin-top: 2rem;
      border-bottom: 1px solid #ccc; padding-bottom: .2rem; }
-table { border-collapse: collapse; width: 100%; font-size: .9rem; }
+h3 { font-size: 1rem; margin: 1rem 0 .3rem; }
+table { border-collapse: collapse; width: 100%; font-size: .85rem; }
 th, td { border-bottom: 1px solid #e3e3e3; padding: .3rem .5rem; text-align: left; vertical-align: top; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
 .improved { color: #0072B2; font-weight: 600; } .worsened { color: #D55E00; font-weight: 600; }
-.muted { color: #666; font-size: .85rem; } .chart { page-break-inside: avoid; break-inside: avoid; }
+.muted { color: #666; font-size: .85rem; }
+.chart, .block, table, tr, .note { page-break-inside: avoid; break-inside: avoid; }
 .note { white-space: pre-wrap; margin: .3rem 0 .8rem; }
-@media print { body { margin: 0; max-width: none; } h2 { page-break-after: avoid; } }
+/* The page is as wide as A4's printable width (186 mm at 12 mm margins), so the charts drawn on screen are
+   the charts printed; every chart is shorter than a page, and none is split between two. */
+@page { size: A4; margin: 12mm; }
+@media print { body { margin: 0 auto; padding: 0; } h2 { page-break-after: avoid; break-after: avoid; } }
 """
 
 
@@ -97,17 +104,24 @@ def report_html(store: Store, actor: Actor, patient_id: str, as_of: date | None 
              "baseline = median of the first 2 weeks with data, current = median of the last 2.</p>"]  # fmt: skip
 
     parts.append("<h2>Summary</h2>")
-    rows = [
-        [
-            escape(catalog.MEASURES[r.measure].label + (f" ({r.side})" if r.side else "")),
-            escape(catalog.MEASURES[r.measure].unit_label),
-            str(r.weeks), _fmt(r.baseline), _fmt(r.current), _fmt(r.change), _fmt(r.mdc),
-            _fmt(r.slope_per_week, 2), f'<span class="{r.status}">{STATUS_TEXT[r.status]}</span>',
-        ]
-        for r in result.trends.sort_values("measure", key=_catalog_order, kind="stable").itertuples()
-    ]  # fmt: skip
+    ordered = result.trends.sort_values("measure", key=_catalog_order, kind="stable")
     headers = ["Series", "Unit", "Weeks", "Baseline", "Current", "Change", "MDC", "Slope / week", "Status"]
-    parts.append(_table(headers, rows, numeric={2, 3, 4, 5, 6, 7}) if rows else "<p>No readings yet.</p>")
+    group = ordered["measure"].map(lambda m: catalog.MEASURES[m].group)
+    for key, label in catalog.GROUP_LABELS.items():  # one table per group: each fits a printed page
+        rows = [
+            [
+                escape(catalog.MEASURES[r.measure].label + (f" ({r.side})" if r.side else "")),
+                escape(catalog.MEASURES[r.measure].unit_label),
+                str(r.weeks), _fmt(r.baseline), _fmt(r.current), _fmt(r.change), _fmt(r.mdc),
+                _fmt(r.slope_per_week, 2), f'<span class="{r.status}">{STATUS_TEXT[r.status]}</span>',
+            ]
+            for r in ordered[group == key].itertuples()
+        ]  # fmt: skip
+        if rows:
+            table = _table(headers, rows, numeric={2, 3, 4, 5, 6, 7})
+            parts.append(f'<div class="block"><h3>{escape(label)}</h3>{table}</div>')
+    if ordered.empty:
+        parts.append("<p>No readings yet.</p>")
     flags = result.flags
     if len(flags):
         f = flags.iloc[0]
@@ -117,10 +131,16 @@ def report_html(store: Store, actor: Actor, patient_id: str, as_of: date | None 
 
     if len(result.trends):
         parts.append("<h2>Charts</h2>")
-        parts.append(_chart(charts.progress_at_a_glance(result.trends)))
+        # One glance chart per group, so each fits a printed page (all series at once can be taller).
+        group = result.trends["measure"].map(lambda m: catalog.MEASURES[m].group)
+        for key, label in catalog.GROUP_LABELS.items():
+            if (group == key).any():
+                title = f"Progress at a glance: {label}"
+                parts.append(_chart(charts.progress_at_a_glance(result.trends[group == key], title)))
         measures = list(result.trends["measure"].unique())
         figures = charts.measure_charts(measures, readings, result.weekly, result.trends, goals)
-        parts += [_chart(figure) for figure in figures.values()]
+        # Two measure charts to a printed page.
+        parts += [_chart(figure.update_layout(height=MEASURE_CHART_HEIGHT)) for figure in figures.values()]
         if result.weekly["measure"].map(lambda m: catalog.MEASURES[m].group == "pain").any():
             parts.append(_chart(charts.pain_heatmap(result.weekly)))
 

@@ -6,12 +6,14 @@ Checks are vectorised over whole columns: a 2-million-row file is validated with
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
+from functools import cache
 
 import numpy as np
 import pandas as pd
 
-from hipdata import catalog
+from hipdata import catalog, messages
 from hipdata.contract import (
     CONTEXT_COLUMNS,
     EARLIEST_DATE,
@@ -41,11 +43,12 @@ class _Collector:
         self.rows = np.arange(first_row, first_row + len(raw))
         self.found: list[pd.DataFrame] = []
 
-    def add(self, mask: pd.Series, column: str, message: str | pd.Series) -> None:
+    def add(self, mask: pd.Series, column: str, message: str | Callable[[np.ndarray], np.ndarray]) -> None:
+        """message: one text for every failing row, or a function giving the failing rows' texts."""
         mask = np.asarray(mask, dtype=bool)
         if not mask.any():
             return
-        msg = message[mask].to_numpy() if isinstance(message, pd.Series) else message
+        msg = message(mask) if callable(message) else message
         self.found.append(
             pd.DataFrame(
                 {
@@ -69,6 +72,13 @@ class _Collector:
             ]
         if problems:
             raise ValidationError(problems)
+
+
+@cache
+def _wording() -> pd.DataFrame:
+    """messages.message_rows as a frame indexed by (measure, named side)."""
+    columns = ["measure", "named_side", "range", "whole", "side"]
+    return pd.DataFrame(messages.message_rows(), columns=columns).set_index(["measure", "named_side"])
 
 
 def _parse_numbers(text: pd.Series) -> pd.Series:
@@ -105,31 +115,38 @@ def clean_readings(raw: pd.DataFrame, today: date | None = None, first_row: int 
 
     measure = _text(raw, "measure").str.strip()
     known = measure.isin(measures.index)
-    check.add(~known, "measure", "unknown measure; allowed: " + ", ".join(measures.index))
+    check.add(~known, "measure", messages.UNKNOWN_MEASURE)
 
     side = _text(raw, "side").str.strip()
     sided = measure.isin(measures.index[measures["sided"]])
-    check.add(known & sided & ~side.isin(catalog.SIDES), "side", "this measure needs side left or right")
-    check.add(known & ~sided & (side != ""), "side", "this measure has no sides; leave side empty")
+
+    def wording(kind: str, fallback: str | None = None):
+        """The failing rows' messages of one kind, looked up by measure and named side (hipdata/messages.py)."""
+
+        def lookup(mask: np.ndarray) -> np.ndarray:
+            m, s = measure[mask], side[mask]
+            named = s.where(sided[mask] & s.isin(catalog.SIDES), "")
+            found = _wording()[kind].reindex(pd.MultiIndex.from_arrays([m, named]))
+            return (found.fillna(fallback) if fallback else found).to_numpy()
+
+        return lookup
+
+    check.add(known & sided & ~side.isin(catalog.SIDES), "side", wording("side"))
+    check.add(known & ~sided & (side != ""), "side", wording("side"))
 
     value_text = _text(raw, "value")
     value = _parse_numbers(value_text)
     not_number = ~np.isfinite(value)
-    check.add(not_number, "value", "must be a finite number")
+    check.add(not_number, "value", wording("range", messages.NOT_A_NUMBER))
     low = measure.map(measures["valid_min"]).astype("float64")  # float even for an empty column
     high = measure.map(measures["valid_max"]).astype("float64")
     out_of_range = known & ~not_number & ((value < low) | (value > high))
-    units = measure.map(measures["unit"]).fillna("")
-    shown = {
-        v: f"{v:g}" for v in (*catalog.measures_frame()["valid_min"], *catalog.measures_frame()["valid_max"])
-    }
-    range_text = (
-        "must be between " + low.map(shown).fillna("") + " and " + high.map(shown).fillna("") + " " + units
-    )
-    check.add(out_of_range, "value", range_text)
+    check.add(out_of_range, "value", wording("range"))
     whole = measure.isin(measures.index[measures["whole_numbers"]])
     check.add(
-        known & whole & ~not_number & (value != np.round(value)), "value", "pain is a whole number 0-10"
+        known & whole & ~not_number & (value != np.round(value)),
+        "value",
+        wording("whole"),
     )
 
     for column, choices in catalog.CONTEXT_CHOICES.items():
@@ -193,9 +210,11 @@ def clean_goal(measure: str, side: str, target, target_date, today: date | None 
     problems = []
     m = catalog.MEASURES.get(measure)
     if m is None:
-        problems.append(Problem(None, "measure", str(measure), "unknown measure"))
+        problems.append(Problem(None, "measure", str(measure), messages.UNKNOWN_MEASURE))
     elif side not in (m.sides or ("",)):
-        problems.append(Problem(None, "side", str(side), "allowed: " + (", ".join(m.sides) or "empty")))
+        problems.append(
+            Problem(None, "side", str(side), messages.needs_side(m) if m.sided else messages.has_no_side(m))
+        )
     number = pd.to_numeric(pd.Series([target], dtype=object), errors="coerce").astype("float64").iloc[0]
     if m is not None and not (np.isfinite(number) and m.valid_min <= number <= m.valid_max):
         problems.append(
@@ -203,7 +222,7 @@ def clean_goal(measure: str, side: str, target, target_date, today: date | None 
                 None,
                 "target",
                 str(target),
-                f"must be a number from {m.valid_min:g} to {m.valid_max:g} {m.unit}",
+                messages.out_of_range(m, messages.named_side(m.sided, side)),
             )
         )
     when = pd.to_datetime(pd.Series([target_date], dtype=object), errors="coerce").iloc[0]

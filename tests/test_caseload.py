@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from hipdata import caseload as caseload_module
+from hipdata import catalog
 from hipdata.analysis import progress
 from hipdata.auth import SYSTEM, Actor
 from hipdata.caseload import BADGES, adherence, caseload
@@ -212,6 +213,26 @@ def test_biggest_changes_in_mdc_units_with_their_series(clinic):
     assert table.loc["A-ok", "pain_mdc"] == pytest.approx(0.5)  # pain 3 -> 2: one point better
     assert table.loc["A-ok", "pain_series"] == "Hip pain (right)"
     assert pd.isna(table.loc["D-never", "rom_mdc"]) and pd.isna(table.loc["D-never", "pain_series"])
+
+
+def test_the_page_view_puts_the_triage_first_in_short_columns(clinic):
+    table = build(clinic)
+    view = caseload_module.view(table).set_axis(table["patient_id"])
+    assert list(view.columns[:3]) == ["patient", "days_since_checkin", "badges"]  # what a phone shows first
+    assert len(view.columns) == 8
+    assert view.loc["G-worse", "rom"] == "-2.0 flexion L"
+    assert view.loc["F-pain", "pain"] == "-1.5 hip L" and view.loc["F-pain", "rom"] == ""
+    assert view.loc["A-ok", "rom"] == "+2.0 forward fold"  # a measure without sides has no letter
+    assert view.loc["D-never", ["rom", "pain", "lefs"]].tolist() == ["", "", ""]
+    assert view.loc["A-ok", "patient"].startswith("A-ok")
+    assert set(caseload_module.SHORT_NAMES) == set(catalog.MEASURES)
+
+
+def test_the_page_view_shows_lefs_with_its_change(clinic):
+    add_lefs(clinic, "A-ok", [("2026-01-06", 40), ("2026-02-03", 49)])
+    table = build(clinic)
+    view = caseload_module.view(table).set_axis(table["patient_id"])
+    assert view.loc["A-ok", "lefs"] == "49 (+9)" and view.loc["B-asym", "lefs"] == ""
 
 
 def test_biggest_change_is_by_size_whatever_the_sign(store, make_readings):

@@ -105,12 +105,51 @@ def test_every_reading_is_drawn_as_a_faint_dot(readings, weekly, trends):
     for side in ("left", "right"):
         dots = trace(fig, f"{side} readings")
         own = readings[(readings["measure"] == IR) & (readings["side"] == side)].sort_values("date")
-        assert list(pd.to_datetime(dots.x)) == list(own["date"])
+        # on the Monday of their week, in line with that week's median; the day is in the hover text
+        mondays = own["date"] - pd.to_timedelta(own["date"].dt.day_of_week, unit="D")
+        assert list(pd.to_datetime(dots.x)) == list(mondays)
+        assert set(pd.to_datetime(dots.x)) <= set(pd.to_datetime(trace(fig, f"{side} weekly median").x))
         assert list(dots.y) == list(own["value"])
         assert dots.opacity < 0.5
     hover = trace(fig, "left readings").customdata
     assert "phone app" in hover[0][1] and "self" in hover[0][1]
+    assert hover[0][2] == "Tue 02 Sep 2025"
     assert hover[4][1] == "context not recorded"
+
+
+def test_one_panel_per_side_on_a_shared_week_axis_and_value_scale(readings, weekly, trends):
+    fig = charts.measure_chart(IR, readings, weekly, trends)
+    layout = fig.layout
+    assert trace(fig, "left weekly median").yaxis == "y" and trace(fig, "right weekly median").yaxis == "y2"
+    assert (
+        trace(fig, "baseline ±MDC (left)").yaxis == "y" and trace(fig, "baseline ±MDC (right)").yaxis == "y2"
+    )
+    assert layout.xaxis2.matches == "x" and layout.yaxis.range == layout.yaxis2.range
+    top, bottom = layout.yaxis.domain, layout.yaxis2.domain
+    assert bottom[1] < top[0]  # stacked, not overlapping
+    assert layout.xaxis.showticklabels is False and layout.xaxis2.title.text == "Week"
+
+
+def test_each_panel_says_in_words_whether_that_side_changed(readings, weekly, trends):
+    text = annotation_text(charts.measure_chart(IR, readings, weekly, trends))
+    assert "<b>Left</b>: improved, +8° since baseline" in text
+    assert "<b>Right</b>: no real change yet, +4° since baseline" in text
+    few = trends.assign(status="insufficient_data")
+    assert "needs 4 weeks of data" in annotation_text(charts.measure_chart(IR, readings, weekly, few))
+    worse = trends.assign(status="worsened", change=-9.0)
+    assert "<b>Left</b>: worsened, -9° since baseline" in annotation_text(
+        charts.measure_chart(IR, readings, weekly, worse)
+    )
+
+
+def test_every_band_and_mark_is_explained_in_the_legend(readings, weekly, trends):
+    fig = charts.measure_chart(IR, readings, weekly, trends)
+    shown = {t.name for t in fig.data if t.showlegend is not False}
+    assert "band: baseline ± 8° (inside = no real change)" in shown
+    assert "grey bar: typical adult range 30–40°" in shown
+    assert {"left weekly median", "right weekly median", "single readings"} <= shown
+    assert "measured differently (method, position or rater)" in shown
+    assert not any(t.showlegend for t in fig.data if t.name.startswith("baseline"))  # one key for both bands
 
 
 def test_baseline_band_is_baseline_plus_minus_mdc(readings, weekly, trends):
@@ -119,44 +158,52 @@ def test_baseline_band_is_baseline_plus_minus_mdc(readings, weekly, trends):
         band = trace(fig, f"baseline ±MDC ({side})")
         assert band.fill == "toself"
         assert set(band.y) == {base - 8, base + 8}
+        assert "inside the band = no detectable change" in band.text
         assert set(trace(fig, f"baseline ({side})").y) == {base}
-    assert "inside the band = no detectable change" in annotation_text(fig).lower()
 
 
 def test_no_band_without_a_baseline(readings, weekly):
     fig = charts.measure_chart(IR, readings, weekly, trends=pd.DataFrame())
-    assert not any("MDC" in n for n in names(fig))
-    assert "no detectable change" not in annotation_text(fig)
+    assert not any("MDC" in n or "band" in n for n in names(fig))
+    assert "no baseline yet" in annotation_text(fig)
 
 
 def test_typical_range_band_for_rom_but_not_for_pain(readings, weekly, trends):
     rom = charts.measure_chart(IR, readings, weekly, trends)
-    typical = trace(rom, "typical adult range")
-    assert set(typical.y) == {30, 40}
+    bars = [s for s in rom.layout.shapes if s.type == "rect"]
+    assert [(s.yref, s.y0, s.y1) for s in bars] == [("y", 30, 40), ("y2", 30, 40)]
+    assert all(s.xref.endswith("domain") and s.x0 > 1 for s in bars)  # beside the plot, not over the data
+    assert not any(t.fill for t in rom.data if "typical" in t.name)  # not a third fill
     pain = charts.measure_chart("pain_low_back", readings, weekly, trends)
-    assert "typical adult range" not in names(pain)
+    assert not any("typical" in n for n in names(pain))
+    assert not [s for s in pain.layout.shapes if s.type == "rect"]
     assert "weekly median" in names(pain)  # a sideless measure: no side in the names
 
 
 def test_context_change_markers_exactly_where_context_changed(readings, weekly, trends):
     fig = charts.measure_chart(IR, readings, weekly, trends)
-    marks = trace(fig, "context change")
+    left, right = trace(fig, "context change (left)"), trace(fig, "context change (right)")
     # Left: phone_app -> goniometer at week 2; the blank reading at week 4 is "not recorded", not a change;
-    # self -> therapist at week 5. Right: seated -> supine at week 4. Nothing else.
-    expected = sorted([week(2, 2), week(5, 4), week(4, 2)])
-    assert sorted(pd.to_datetime(marks.x)) == expected
-    texts = dict(zip(pd.to_datetime(marks.x), (c[1] for c in marks.customdata), strict=True))
-    assert texts[week(2, 2)] == "method: phone app → goniometer"
-    assert texts[week(5, 4)] == "rater: self → therapist"
-    assert texts[week(4, 2)] == "position: seated → supine"
+    # self -> therapist at week 5. Right: seated -> supine at week 4. Nothing else. Drawn on the week's
+    # Monday, in the side's own panel, with the day in the hover text.
+    assert list(pd.to_datetime(left.x)) == [week(2), week(5)] and left.yaxis == "y"
+    assert list(pd.to_datetime(right.x)) == [week(4)] and right.yaxis == "y2"
+    texts = {c[0]: c[1] for c in [*left.customdata, *right.customdata]}
+    assert texts[f"{week(2, 2):%a %d %b %Y}"] == "method: phone app → goniometer"
+    assert texts[f"{week(5, 4):%a %d %b %Y}"] == "rater: self → therapist"
+    assert texts[f"{week(4, 2):%a %d %b %Y}"] == "position: seated → supine"
     lines = [s for s in fig.layout.shapes if s.type == "line"]
-    assert sorted(pd.Timestamp(s.x0) for s in lines) == expected
+    assert sorted((pd.Timestamp(s.x0), s.yref) for s in lines) == [
+        (week(2), "y domain"),
+        (week(4), "y2 domain"),
+        (week(5), "y domain"),
+    ]
 
 
 def test_no_context_marker_when_context_never_changes(readings, weekly, trends):
     steady = readings.assign(method="goniometer", position="seated", measured_by="self")
     fig = charts.measure_chart(IR, steady, weekly, trends)
-    assert "context change" not in names(fig)
+    assert not any(n.startswith("context change") for n in names(fig))
     assert not [s for s in fig.layout.shapes if s.type == "line"]
 
 
@@ -191,10 +238,10 @@ def test_goals_are_stars_at_target_date_and_value(readings, weekly, trends):
 def test_since_shows_whole_weeks_from_that_date_and_keeps_the_band(readings, weekly, trends):
     fig = charts.measure_chart(IR, readings, weekly, trends, since=week(2, 3))  # a Thursday of week 2
     dots = pd.to_datetime(trace(fig, "left readings").x)
-    assert dots.min() == week(2, 2)  # rounded down to the Monday: the week's median keeps all its readings
+    assert dots.min() == week(2)  # rounded down to the Monday: the week's median keeps all its readings
     assert list(pd.to_datetime(trace(fig, "left weekly median").x)) == [week(2), week(3), week(4), week(5)]
     assert set(trace(fig, "baseline ±MDC (left)").y) == {18.0, 34.0}  # baseline from weeks no longer shown
-    marks = pd.to_datetime(trace(fig, "context change").x)
+    marks = pd.to_datetime(trace(fig, "context change (left)").x)
     assert marks.min() >= week(2)
     assert pd.Timestamp(fig.layout.xaxis.range[0]) <= week(2)
 
@@ -207,7 +254,7 @@ def test_since_with_nothing_left_says_so(readings, weekly, trends):
 def test_title_and_axes_say_direction_and_unit(readings, weekly, trends):
     fig = charts.measure_chart(IR, readings, weekly, trends)
     assert "Hip internal rotation" in fig.layout.title.text and "higher is better" in fig.layout.title.text
-    assert "°" in fig.layout.yaxis.title.text and fig.layout.xaxis.title.text == "Week"
+    assert "°" in fig.layout.yaxis.title.text and fig.layout.xaxis2.title.text == "Week"
     lo, hi = fig.layout.yaxis.range
     assert lo <= 18 and hi >= 40  # band, data and typical range all visible
     ftf = charts.measure_chart(
@@ -217,6 +264,7 @@ def test_title_and_axes_say_direction_and_unit(readings, weekly, trends):
         pd.DataFrame(),
     )
     assert "lower is better" in ftf.layout.title.text and "cm" in ftf.layout.yaxis.title.text
+    assert ftf.layout.xaxis.title.text == "Week" and "yaxis2" not in ftf.layout  # one panel, no side
     assert ftf.layout.yaxis.autorange in (None, True)  # not flipped
     assert trace(ftf, "weekly median").line.color == charts.SIDE_COLOURS[""]
 
@@ -224,7 +272,7 @@ def test_title_and_axes_say_direction_and_unit(readings, weekly, trends):
 def test_context_columns_may_be_missing_or_empty(weekly, trends, readings):
     bare = readings[["patient_id", "date", "measure", "side", "value"]]
     fig = charts.measure_chart(IR, bare, weekly, trends)
-    assert "context change" not in names(fig)
+    assert not any(n.startswith("context change") for n in names(fig))
     assert len(trace(fig, "left readings").x) == 6
 
 

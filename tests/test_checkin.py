@@ -99,23 +99,32 @@ def test_bad_values_map_to_their_field_key_and_label():
     )
     by_field = checkin.errors_by_field(error)
     assert set(by_field) == {"hip_flexion:left", "pain_hip:right", "fingertip_to_floor"}
-    assert by_field["hip_flexion:left"].startswith("Hip flexion, left (°): 200 must be between 0 and 160 deg")
-    assert by_field["pain_hip:right"].startswith("Hip pain, right (0-10): 3.5 ")
-    assert "whole number" in by_field["pain_hip:right"]
-    assert by_field["fingertip_to_floor"].startswith("Forward fold: fingertip-to-floor distance (cm): -31 ")
+    assert by_field["hip_flexion:left"] == (
+        "Hip flexion (hip_flexion), left: must be a number from 0° to 160°; you entered 200°"
+    )
+    assert by_field["pain_hip:right"] == (
+        "Hip pain (pain_hip), right: must be a whole number of points out of 10, with no decimals;"
+        " you entered 3.5/10"
+    )
+    assert by_field["fingertip_to_floor"] == (
+        "Forward fold: fingertip-to-floor distance (fingertip_to_floor): must be a number from -30 cm to 80 cm;"
+        " you entered -31 cm"
+    )
     assert all(p.row is None for p in error.problems)
 
 
 def test_two_problems_on_one_field_are_joined():
     by_field = checkin.errors_by_field(refused({("pain_knee", "left"): 10.5}))
     assert list(by_field) == ["pain_knee:left"]
-    assert "must be between" in by_field["pain_knee:left"] and "; " in by_field["pain_knee:left"]
+    assert "from 0 to 10" in by_field["pain_knee:left"] and "; " in by_field["pain_knee:left"]
     assert "whole number" in by_field["pain_knee:left"]
 
 
 def test_nan_value_is_refused():
     by_field = checkin.errors_by_field(refused({("hip_abduction", "right"): float("nan")}))
-    assert "finite number" in by_field["hip_abduction:right"]
+    assert by_field["hip_abduction:right"].startswith(
+        "Hip abduction (hip_abduction), right: must be a number from 0° to 90°"
+    )
 
 
 def test_future_day_is_refused():
@@ -414,7 +423,9 @@ def test_apply_corrections_cleared_value_is_refused(week_store):
     original = checkin.week_rows(week_store.readings(SYSTEM, "P1"), DAY)
     edited = checkin.corrections_table(original)
     edited.loc[edited["id"] == 1, "Value"] = np.nan
-    with pytest.raises(ValidationError, match="finite number"):
+    with pytest.raises(
+        ValidationError, match=r"Hip flexion \(hip_flexion\), left: must be a number from 0° to 160°"
+    ):
         checkin.apply_corrections(week_store, SYSTEM, original, edited, today=TODAY)
     assert values_by_id(week_store)[1] == 100.0
 

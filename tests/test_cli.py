@@ -79,11 +79,13 @@ def test_import_bad_file_names_every_problem_and_writes_nothing(run_cli, csv_fil
     err = result.stderr
     assert "nothing imported" in err and str(path) in err
     assert "5 problems in 5 rows" in err
-    assert "row 3, value = '999': must be between 0 and 160 deg" in err
-    assert "row 4, side = 'both': this measure needs side left or right" in err
+    assert "row 3, value = '999': Hip flexion (hip_flexion), left: must be a number from 0° to 160°" in err
+    assert "row 4, side = 'both': Hip flexion (hip_flexion): needs side left or right" in err
     assert "row 5, date = '2020/01/06': must be a calendar date written YYYY-MM-DD" in err
-    assert "row 6, measure = 'hip_wiggle': unknown measure; allowed: hip_flexion," in err
-    assert "row 7, value = '3.5': pain is a whole number 0-10" in err
+    assert "row 6, measure = 'hip_wiggle': is not a measure hipdata knows; allowed: hip_flexion," in err
+    assert (
+        "row 7, value = '3.5': Hip pain (pain_hip), left: must be a whole number of points out of 10" in err
+    )
     assert "row 2," not in err
     assert "Traceback" not in err
     export = run_cli("export")

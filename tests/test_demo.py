@@ -178,10 +178,37 @@ def test_improving_rises_flat_stays_worsening_falls(large):
     assert by_course["improving"] >= 1.0
     assert by_course["plateau"] >= 1.0
     assert abs(by_course["flat"]) < 1.0
-    assert by_course["worsening"] <= -1.0
+    assert by_course["worsening"] <= -0.6  # losses are kept small (demo.WORSENING_LOSS_MDC)
     rom = moving[moving["group"] == "rom"]
     assert (rom[rom["course"] == "improving"].groupby("measure")["improvement_mdc"].mean() >= 1.0).all()
     assert (rom[rom["course"] == "flat"].groupby("measure")["improvement_mdc"].mean().abs() < 1.0).all()
+
+
+@pytest.mark.parametrize(("patients", "seed"), [(60, 0), (60, 1), (60, 7), (60, 2026), (12, 7), (12, 3)])
+def test_changes_over_16_weeks_stay_plausible(patients, seed):
+    """The bounds stated next to demo.COURSE_WEEKS, on several seeds."""
+    d = demo.generate(patients=patients, weeks=16, seed=seed, end=END)
+    change = _change_in_mdc(_with_catalog(d.readings, d.patients))
+    rom = change.loc[change["group"] == "rom", "improvement_mdc"]
+    assert len(rom) == patients * 12
+    assert rom.quantile(0.95) <= 2.5 and rom.max() <= 3.5  # gains
+    assert (-rom).quantile(0.95) <= 1.5 and (-rom).max() <= 2.5  # losses
+    pain = change.loc[change["group"] == "pain", "change"].abs()
+    assert pain.quantile(0.95) <= 3 and pain.max() <= 5  # points out of 10
+    values = d.readings.join(MEASURES[["group"]], on="measure")
+    low, high = zip(*(demo._plausible(catalog.MEASURES[m]) for m in values["measure"]), strict=True)
+    assert values["value"].between(list(low), list(high)).all()
+    # the courses still differ: most improving series gain, and worsening patients lose somewhere
+    moving = change[change["group"] != "pain"]
+    assert (moving.loc[moving["course"] == "improving", "improvement_mdc"] > 0.3).mean() > 0.7
+    worse = moving[moving["course"] == "worsening"].groupby("patient_id")["improvement_mdc"].min()
+    assert (worse <= -1.0).mean() > 0.5
+
+
+def test_plausible_ranges_sit_inside_the_valid_ranges():
+    for m in catalog.MEASURES.values():
+        low, high = demo._plausible(m)
+        assert m.valid_min <= low < high <= m.valid_max, m.id
 
 
 def test_pain_falls_as_the_hip_improves(large):
@@ -399,3 +426,22 @@ def test_kill_9_at_any_moment_leaves_all_or_nothing(tmp_path):
     assert {t: n for t, n in table_counts(victim).items() if t != "audit"} == {
         t: n for t, n in complete.items() if t != "audit"
     }
+
+
+def test_flags_follow_the_courses():
+    """Bounded courses still read as their kind over 16 weeks: plateau patients get the plateau flag far
+    more often than steady improvers, and worsening patients get the worsening flag."""
+    from hipdata import trends
+
+    large = demo.generate(patients=400, weeks=16, seed=5, end=END)
+    r = large.readings.assign(week=large.readings["date"].dt.to_period("W-SUN").dt.start_time)
+    weekly = r.groupby(["patient_id", "measure", "side", "week"], as_index=False).agg(
+        value=("value", "median"), n=("value", "size")
+    )
+    series = trends.series_trends(weekly, False)
+    last = r.groupby("patient_id", as_index=False)["date"].max().rename(columns={"date": "last_reading"})
+    flags = trends.patient_flags(series, weekly, last, END).merge(large.patients, on="patient_id")
+    rate = flags.groupby("course")[["plateau", "worsening"]].mean()
+    assert rate.loc["plateau", "plateau"] > 0.5 > 2 * rate.loc["improving", "plateau"]
+    assert rate.loc["worsening", "worsening"] > 0.8
+    assert rate.loc["flat", "worsening"] < 0.2 and rate.loc["improving", "worsening"] < 0.05

@@ -132,8 +132,11 @@ def test_invalid_checkin_shows_errors_and_saves_nothing(db):
     checkin_field(at, "hip_flexion:right").set_value(100)
     at.button(key="FormSubmitter:checkin-0-Save check-in").click().run()
     errors = re.sub(r"\\(.)", r"\1", " ".join(e.value for e in at.error))  # as shown, markdown escapes undone
-    assert "Hip flexion, left (°): 200 must be between 0 and 160 deg" in errors
-    assert "Hip pain, right (0-10): 12 must be between 0 and 10 nprs" in errors
+    assert "Hip flexion (hip_flexion), left: must be a number from 0° to 160°; you entered 200°" in errors
+    assert (
+        "Hip pain (pain_hip), right: must be a whole number from 0 to 10 (points out of 10); you entered 12/10"
+        in errors
+    )
     assert db.readings(SYSTEM).empty
     assert checkin_field(at, "hip_flexion:right").value == 100  # what the patient typed is kept
 

@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 from plotly.offline import get_plotlyjs
 
+from hipdata import report
 from hipdata.auth import SYSTEM, Actor
 from hipdata.contract import READING_COLUMNS
 from hipdata.report import report_html, write_report
@@ -378,3 +379,29 @@ def test_report_command_unknown_patient_fails_with_exit_2(run_cli, tmp_path):
     assert result.exit_code == 2
     assert "P-nobody" in result.stderr
     assert not Path(out).exists()
+
+
+# ---- printing ------------------------------------------------------------------------------------------
+
+A4_PRINTABLE_PX = (186 / 25.4 * 96, 273 / 25.4 * 96)  # A4 less 12 mm margins, at 96 px per inch
+
+
+def test_printed_on_a4_no_chart_or_table_is_split(html):
+    """Every chart and table is kept on one page, and each is smaller than the printable page."""
+    css = re.search(r"<style>(.*?)</style>", html, re.S).group(1)
+    kept = re.search(r"([^{}]*)\{[^}]*break-inside: avoid", css).group(1)
+    assert {".chart", ".block", "table", "tr"} <= {s.strip() for s in kept.split(",")}
+    assert "@page { size: A4; margin: 12mm; }" in css
+    width = int(re.search(r"max-width: (\d+)px", css).group(1))
+    assert width <= A4_PRINTABLE_PX[0]  # the charts drawn on screen are as wide as the printed page
+    heights = [int(h) for h in re.findall(r'"height":\s*(\d+)', html)]
+    assert heights and max(heights) < A4_PRINTABLE_PX[1] - 60  # room for a section heading
+    measure = [h for h in heights if h == report.MEASURE_CHART_HEIGHT]
+    assert len(measure) >= 1 and A4_PRINTABLE_PX[1] > 2 * report.MEASURE_CHART_HEIGHT + 40  # two a page
+
+
+def test_glance_and_summary_come_one_group_at_a_time(html):
+    groups = ("Hip range of motion", "Field tests", "Pain (0-10)")
+    shown = [g for g in groups if f'<div class="block"><h3>{g}</h3><table>' in html]
+    assert {"Hip range of motion", "Pain (0-10)"} <= set(shown)
+    assert html.count("Progress at a glance: ") == len(shown)  # one glance chart per group

@@ -93,7 +93,7 @@ def test_index_is_reset():
 def test_unknown_measure(bad):
     p = one_problem({"measure": bad})
     assert (p.row, p.column, p.value) == (2, "measure", bad)
-    assert "unknown measure" in p.message
+    assert p.message.startswith("is not a measure hipdata knows; allowed: ")
     assert all(m in p.message for m in catalog.MEASURES), "the message lists the allowed ids"
 
 
@@ -176,7 +176,12 @@ def test_today_defaults_to_the_real_today():
 def test_value_must_be_a_finite_number(bad):
     p = one_problem({"value": bad})
     assert (p.row, p.column, p.value) == (2, "value", bad)
-    assert "finite number" in p.message
+    assert p.message == "Hip flexion (hip_flexion), left: must be a number from 0° to 160°"
+
+
+def test_a_value_of_an_unknown_measure_only_needs_to_be_a_number():
+    found = problems({"measure": "hip_wiggle", "value": "abc"})
+    assert [(p.column, p.message) for p in found][1:] == [("value", "must be a number")]
 
 
 @pytest.mark.parametrize(
@@ -212,9 +217,13 @@ def test_range_edges_inclusive(measure, side, low, high):
     for beyond in (low - step, high + step):
         found = problems({**row, "value": repr(beyond)})
         assert [p.column for p in found] == ["value"], found
-        assert "must be between" in found[0].message
-        unit = catalog.MEASURES[measure].unit
-        assert f"{float(low):g} and {float(high):g} {unit}" in found[0].message
+        m = catalog.MEASURES[measure]
+        named = f"{m.label} ({m.id})" + (f", {side}" if side else "")
+        unit = {"deg": "°", "cm": " cm", "nprs": ""}[m.unit]
+        assert found[0].message.startswith(f"{named}: must be ")
+        assert f"from {low:g}{unit} to {high:g}{unit}" in found[0].message
+        if m.group == "pain":
+            assert "whole number" in found[0].message and "points out of 10" in found[0].message
 
 
 def test_negative_values_allowed_where_the_range_allows():
@@ -235,7 +244,10 @@ def test_pain_whole_numbers_only():
 def test_pain_fraction_beyond_range_reports_both():
     found = problems({"measure": "pain_knee", "value": "10.5"})
     assert sorted(p.message for p in found) == sorted(
-        ["must be between 0 and 10 nprs", "pain is a whole number 0-10"]
+        [
+            "Knee pain (pain_knee), left: must be a whole number from 0 to 10 (points out of 10)",
+            "Knee pain (pain_knee), left: must be a whole number of points out of 10, with no decimals",
+        ]
     )
 
 
@@ -380,8 +392,8 @@ def test_every_problem_reported_at_once_in_row_order():
     assert [r for r, _, _ in got] == sorted(r for r, _, _ in got), "listed in row order"
     text = str(error)
     assert text.startswith("6 problems in 3 rows:")
-    assert "row 3, side = 'Left': this measure needs side left or right" in text
-    assert "row 6, value = '999': must be between 0 and 160 deg" in text
+    assert "row 3, side = 'Left': Hip pain (pain_hip): needs side left or right" in text
+    assert "row 6, value = '999': Hip flexion (hip_flexion), left: must be a number from 0° to 160°" in text
     assert "row 4, date = '2026/01/05': must be a calendar date written YYYY-MM-DD" in text
     frame = error.frame()
     assert list(frame.columns) == ["row", "column", "value", "message"] and len(frame) == 6

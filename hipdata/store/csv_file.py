@@ -13,7 +13,7 @@ from pathlib import Path
 
 import duckdb
 
-from hipdata import catalog
+from hipdata import catalog, messages
 from hipdata.contract import (
     CONTEXT_COLUMNS,
     EARLIEST_DATE,
@@ -28,7 +28,8 @@ from hipdata.store.schema import ENUM_TYPES
 # The text rows of a file with their spreadsheet row numbers (the header is row 1): `raw` keeps the file's
 # order, so rowid 0 is row 2.
 RAW_ROWS = "(SELECT rowid + 2 AS row, * FROM raw)"
-CATALOG_COLUMNS = "(catalog_measure, sided, whole, low, high, range_text)"
+CATALOG_COLUMNS = "(catalog_measure, sided, whole, low, high)"
+WORDING_COLUMNS = "(wording_measure, named_side, range_text, whole_text, side_text)"
 # A number as the rules read one: DuckDB alone would also read digit separators (1_000), which pandas does not.
 NUMBER = "CASE WHEN NOT contains({0}, '_') THEN TRY_CAST(trim({0}) AS DOUBLE) END"
 
@@ -36,10 +37,18 @@ NUMBER = "CASE WHEN NOT contains({0}, '_') THEN TRY_CAST(trim({0}) AS DOUBLE) EN
 def _catalog_rows() -> str:
     """Each measure's rules as rows of an inline SQL table (12 rows), in CATALOG_COLUMNS."""
     return ", ".join(
-        f"('{m.id}', {m.sided}, {m.whole_numbers}, {float(m.valid_min)!r}, {float(m.valid_max)!r}, "
-        f"'must be between {float(m.valid_min):g} and {float(m.valid_max):g} {m.unit}')"
+        f"('{m.id}', {m.sided}, {m.whole_numbers}, {float(m.valid_min)!r}, {float(m.valid_max)!r})"
         for m in catalog.MEASURES.values()
     )
+
+
+def _wording_rows() -> str:
+    """messages.message_rows as an inline SQL table, in WORDING_COLUMNS."""
+    return ", ".join("(" + ", ".join(_quote(x) for x in row) + ")" for row in messages.message_rows())
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
 
 
 _STRUCTURE_MESSAGES = {
@@ -154,19 +163,18 @@ def check_structure(cur, width: int) -> None:
 
 def check_text(cur, today: date) -> None:
     """Every rule of validate.clean_readings as one SQL pass; raise ValidationError listing all problems."""
-    unknown = "unknown measure; allowed: " + ", ".join(catalog.MEASURES)
     checks = [
         ("patient_id", "trim(patient_id) = ''", "'must not be empty'"),
         ("patient_id", f"length(patient_id) > {PATIENT_ID_MAX}", f"'must be at most {PATIENT_ID_MAX} characters'"),
         ("date", "bad_date", "'must be a calendar date written YYYY-MM-DD'"),
         ("date", f"NOT bad_date AND day < DATE '{EARLIEST_DATE}'", f"'must not be before {EARLIEST_DATE}'"),
         ("date", "NOT bad_date AND day > ?::DATE", f"'must not be in the future (today is {today})'"),
-        ("measure", "catalog_measure IS NULL", f"'{unknown}'"),
-        ("side", "sided AND trim(side) NOT IN ('left', 'right')", "'this measure needs side left or right'"),
-        ("side", "NOT sided AND trim(side) <> ''", "'this measure has no sides; leave side empty'"),
-        ("value", "NOT finite", "'must be a finite number'"),
+        ("measure", "catalog_measure IS NULL", _quote(messages.UNKNOWN_MEASURE)),
+        ("side", "sided AND trim(side) NOT IN ('left', 'right')", "side_text"),
+        ("side", "NOT sided AND trim(side) <> ''", "side_text"),
+        ("value", "NOT finite", f"coalesce(range_text, {_quote(messages.NOT_A_NUMBER)})"),
         ("value", "finite AND (number < low OR number > high)", "range_text"),
-        ("value", "finite AND whole AND number <> round(number)", "'pain is a whole number 0-10'"),
+        ("value", "finite AND whole AND number <> round(number)", "whole_text"),
         *[
             (column, f"trim({column}) <> '' AND trim({column}) NOT IN ({', '.join(repr(x) for x in choices)})",
              "'allowed: empty, " + ", ".join(choices) + "'")
@@ -181,14 +189,17 @@ def check_text(cur, today: date) -> None:
     cur.execute(
         f"""CREATE OR REPLACE TEMP TABLE checked AS
             WITH c{CATALOG_COLUMNS} AS (VALUES {_catalog_rows()}),
+            w{WORDING_COLUMNS} AS (VALUES {_wording_rows()}),
             parsed AS (
                 SELECT *, try_strptime(trim(date), '%Y-%m-%d')::DATE AS day,
                        {NUMBER.format("value")} AS number FROM {RAW_ROWS}),
             typed AS (
-                SELECT p.*, c.*, day IS NULL OR NOT regexp_full_match(trim(date), '[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}')
+                SELECT p.*, c.*, w.*, day IS NULL OR NOT regexp_full_match(trim(date), '[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}')
                        AS bad_date, coalesce(isfinite(number), false) AS finite
-                FROM parsed p LEFT JOIN c ON c.catalog_measure = trim(p.measure))
-            SELECT row, range_text, {flags} FROM typed""",
+                FROM parsed p LEFT JOIN c ON c.catalog_measure = trim(p.measure)
+                LEFT JOIN w ON w.wording_measure = c.catalog_measure AND w.named_side =
+                    CASE WHEN c.sided AND trim(p.side) IN ('left', 'right') THEN trim(p.side) ELSE '' END)
+            SELECT row, range_text, whole_text, side_text, {flags} FROM typed""",
         [today],
     )
     any_rule = " OR ".join(f"rule_{i}" for i in range(len(checks)))

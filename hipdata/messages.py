@@ -1,0 +1,65 @@
+"""The wording of what is wrong with a reading, in one place for both rule engines and the form.
+
+validate (pandas) and store/csv_file (DuckDB) look each message up by measure and side, so the same row
+gets the same words from both (tests/test_import_rules.py holds them to it). A message names the measure
+by its label and id, the side where it has one, and says what is allowed in units a patient reads.
+No pandas here: the import command runs without it.
+"""
+
+from __future__ import annotations
+
+from hipdata import catalog
+
+NOT_A_NUMBER = "must be a number"  # the measure is unknown, so nothing more can be said
+UNKNOWN_MEASURE = "is not a measure hipdata knows; allowed: " + ", ".join(catalog.MEASURES)
+
+
+def _number(x: float, unit: str) -> str:
+    text = f"{x:g}"
+    return {"deg": f"{text}°", "cm": f"{text} cm", "nprs": text}[unit]
+
+
+def series_name(m: catalog.Measure, side: str = "") -> str:
+    """'Hip pain (pain_hip), left': how a problem names the series it is about."""
+    return f"{m.label} ({m.id})" + (f", {side}" if side else "")
+
+
+def allowed_values(m: catalog.Measure) -> str:
+    """What a value of the measure may be, in words: 'a number from 0° to 160°'."""
+    low, high = _number(m.valid_min, m.unit), _number(m.valid_max, m.unit)
+    if m.whole_numbers:
+        return f"a whole number from {low} to {high} (points out of 10)"
+    return f"a number from {low} to {high}"
+
+
+def out_of_range(m: catalog.Measure, side: str = "") -> str:
+    """The value is not a finite number, or outside the measure's valid range."""
+    return f"{series_name(m, side)}: must be {allowed_values(m)}"
+
+
+def not_whole(m: catalog.Measure, side: str = "") -> str:
+    return f"{series_name(m, side)}: must be a whole number of points out of 10, with no decimals"
+
+
+def needs_side(m: catalog.Measure) -> str:
+    return f"{series_name(m)}: needs side left or right"
+
+
+def has_no_side(m: catalog.Measure) -> str:
+    return f"{series_name(m)}: has no sides; leave side empty"
+
+
+def named_side(sided: bool, side: str) -> str:
+    """The side a value message names: the row's side when the measure has sides and it is valid."""
+    return side if sided and side in catalog.SIDES else ""
+
+
+def message_rows() -> list[tuple[str, str, str, str, str]]:
+    """Per measure and named side: (measure, side, range or number message, whole-number message,
+    side message). Side messages are the same for every side: a wrong side is not named."""
+    rows = []
+    for m in catalog.MEASURES.values():
+        side_message = needs_side(m) if m.sided else has_no_side(m)
+        for side in ("", *m.sides):
+            rows.append((m.id, side, out_of_range(m, side), not_whole(m, side), side_message))
+    return rows
