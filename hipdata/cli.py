@@ -160,7 +160,9 @@ def emit(frame: pd.DataFrame, fmt: str) -> None:
         for column in out.columns:
             if out[column].map(lambda v: isinstance(v, list)).any():
                 out[column] = out[column].map("|".join)
-        click.echo(out.to_csv(index=False, lineterminator="\n"), nl=False)
+        from hipdata.csv_io import spreadsheet_safe
+
+        click.echo(spreadsheet_safe(out).to_csv(index=False, lineterminator="\n"), nl=False)
 
 
 def _store_and_day(ctx: click.Context, patient: str | None, as_of) -> tuple[Store, date]:

@@ -7,7 +7,6 @@ read_text, check_structure and check_text, which run every rule of validate.clea
 
 from __future__ import annotations
 
-import csv
 from datetime import date
 from pathlib import Path
 
@@ -17,9 +16,11 @@ from hipdata import catalog
 from hipdata.contract import (
     CONTEXT_COLUMNS,
     EARLIEST_DATE,
+    MAX_KEPT,
     NOTE_MAX,
     PATIENT_ID_MAX,
     READING_COLUMNS,
+    SPREADSHEET_ESCAPED,
     Problem,
     ValidationError,
 )
@@ -49,12 +50,25 @@ _STRUCTURE_MESSAGES = {
 }
 
 
-def _structure_problem(line: int, kind: str, text: str | None, message: str, width: int) -> Problem:
-    """A row DuckDB could not split into the header's columns, worded as the form's reader words it."""
-    if kind in ("MISSING COLUMNS", "TOO MANY COLUMNS"):
-        fields = len(next(csv.reader([text or ""]), []))
-        message = f"has {fields} fields; the header has {width}"
-    return Problem(int(line), "row", str(text or "")[:80], _STRUCTURE_MESSAGES.get(kind, message))
+# A rejected row's line without its line ends, and how many fields it has (commas outside quoted fields).
+_LINE = "trim(coalesce(csv_line, ''), chr(13) || chr(10))"
+_UNQUOTED = f"""regexp_replace({_LINE}, '"([^"]|"")*"', '', 'g')"""
+_FIELDS = f"length({_UNQUOTED}) - length(replace({_UNQUOTED}, ',', '')) + 1"
+
+
+def _sql_text(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _unescaped(cell: str) -> str:
+    """A text cell without the apostrophe a spreadsheet-safe export added (contract.SPREADSHEET_ESCAPED)."""
+    added = _sql_text("^'" + SPREADSHEET_ESCAPED[1:])
+    return f"CASE WHEN regexp_matches({cell}, {added}) THEN substr({cell}, 2) ELSE {cell} END"
+
+
+def _escaped(cell: str) -> str:
+    """A text cell as a spreadsheet-safe CSV writes it."""
+    return f"CASE WHEN regexp_matches({cell}, {_sql_text(SPREADSHEET_ESCAPED)}) THEN '''' || {cell} ELSE {cell} END"
 
 
 def _read_csv(columns: dict[str, str], **options) -> str:
@@ -83,8 +97,8 @@ def read_typed(cur, path: str | Path, header: list[str], today: date) -> bool:
         cur.execute("DROP TABLE IF EXISTS reject_errors; DROP TABLE IF EXISTS reject_scans")
         cur.execute(
             f"""CREATE OR REPLACE TEMP TABLE incoming AS
-                SELECT patient_id, TRY_CAST(date AS DATE) AS date, measure, coalesce(side, ''::side_id) AS side,
-                       {NUMBER.format("value")} AS value, {context}, nullif({cell["note"]}, '') AS note,
+                SELECT {_unescaped("patient_id")} AS patient_id, TRY_CAST(date AS DATE) AS date, measure, coalesce(side, ''::side_id) AS side,
+                       {NUMBER.format("value")} AS value, {context}, nullif({_unescaped(cell["note"])}, '') AS note,
                        date AS date_text
                 FROM {_read_csv({c: types[c] for c in header})}""",
             [str(path)],
@@ -113,8 +127,14 @@ def read_typed(cur, path: str | Path, header: list[str], today: date) -> bool:
 
 
 def read_text(cur, path: str | Path, header: list[str]) -> None:
-    """Read the file into `raw` as text, one column per CSV column; empty fields as empty text."""
-    text = ", ".join(f"coalesce({c}, '') AS {c}" if c in header else f"'' AS {c}" for c in READING_COLUMNS)
+    """Read the file into `raw` as text, one column per CSV column; empty fields as empty text.
+
+    Text cells lose the apostrophe a spreadsheet-safe export added; the value column is a number.
+    """
+    cell = {c: c if c == "value" else _unescaped(c) for c in header}
+    text = ", ".join(
+        f"coalesce({cell[c]}, '') AS {c}" if c in header else f"'' AS {c}" for c in READING_COLUMNS
+    )
     try:
         cur.execute("DROP TABLE IF EXISTS reject_errors; DROP TABLE IF EXISTS reject_scans")
         cur.execute(
@@ -143,13 +163,48 @@ def type_text(cur) -> None:
 
 
 def check_structure(cur, width: int) -> None:
-    """Rows DuckDB could not split into the header's columns: each is named, with what is wrong."""
-    rejects = cur.execute(
-        "SELECT line, error_type, csv_line, error_message FROM reject_errors ORDER BY line"
-    ).fetchall()
-    if rejects:  # DuckDB may report one row more than once: name it once
-        by_line = {line: _structure_problem(line, *rest, width) for line, *rest in rejects}
-        raise ValidationError(list(by_line.values()))
+    """Rows DuckDB could not split into the header's columns: each is named once, with what is wrong.
+
+    A row with fewer or more fields than the header is refused, even when only optional fields are missing.
+    """
+    known = " ".join(f"WHEN {_sql_text(k)} THEN {_sql_text(m)}" for k, m in _STRUCTURE_MESSAGES.items())
+    cur.execute(
+        f"""CREATE OR REPLACE TEMP TABLE problems AS
+            SELECT line::BIGINT AS row, 0 AS rule, 'row' AS column_name, left({_LINE}, 80) AS value,
+                   CASE WHEN error_type IN ('MISSING COLUMNS', 'TOO MANY COLUMNS')
+                        THEN 'has ' || ({_FIELDS}) || ' fields; the header has {int(width)}'
+                        ELSE CASE error_type {known} ELSE error_message END END AS message
+            FROM reject_errors QUALIFY row_number() OVER (PARTITION BY line ORDER BY line) = 1"""
+    )  # DuckDB may report one row more than once: name it once
+    raise_problems(cur)
+
+
+def raise_problems(cur) -> None:
+    """Raise a ValidationError with the first MAX_KEPT rows of `problems` and the count of all of them.
+
+    The table lasts until the check ends, so copy_problems can still write all of them.
+    """
+    total, rows = cur.execute("SELECT count(*), count(DISTINCT row) FROM problems").fetchall()[0]
+    if total:
+        first = cur.execute(
+            f"SELECT row, column_name, value, message FROM problems ORDER BY row, rule LIMIT {MAX_KEPT}"
+        ).fetchall()
+        raise ValidationError([Problem(int(r), c, v, m) for r, c, v, m in first], total=total, rows=rows)
+
+
+def copy_problems(cur, path: str | Path) -> None:
+    """Every problem of the last failed check as a spreadsheet-safe CSV file: row, column, value, message.
+
+    Nothing is written when the check failed before reading rows (the error then holds every problem).
+    """
+    if not cur.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'problems'").fetchall()[0][0]:
+        return
+    cells = ", ".join(
+        f"{_escaped(c)} AS {c.removesuffix('_name')}" for c in ("column_name", "value", "message")
+    )
+    cur.execute(
+        f"COPY (SELECT row, {cells} FROM problems ORDER BY row, rule) TO {_sql_text(str(path))} (HEADER)"
+    )
 
 
 def check_text(cur, today: date) -> None:
@@ -198,8 +253,6 @@ def check_text(cur, today: date) -> None:
             f"FROM checked JOIN {RAW_ROWS} USING (row) WHERE rule_{i}"
             for i, (column, _, message) in enumerate(checks)
         )
-        rows = cur.execute(
-            f"SELECT row, column_name, value, message FROM ({found}) ORDER BY row, rule"
-        ).fetchall()
-        raise ValidationError([Problem(int(r), c, v, msg) for r, c, v, msg in rows])
+        cur.execute(f"CREATE OR REPLACE TEMP TABLE problems AS {found}")
+        raise_problems(cur)
     cur.execute("DROP TABLE checked")
