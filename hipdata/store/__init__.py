@@ -194,31 +194,53 @@ class Store:
         )  # fmt: skip
 
     def _audit_each(
-        self, cur, actor: Actor, entity: str, relation: str, id_column: str | None = None
+        self,
+        cur,
+        actor: Actor,
+        entity: str,
+        relation: str,
+        id_column: str | None = None,
+        action: str = "insert",
     ) -> None:
-        """One audit row per inserted row of `relation`, written in one statement (new value = the row as JSON)."""
+        """One audit row per row of `relation`, written in one statement: the row as JSON is the new value of
+        an insert and the old value of a delete."""
         entity_id = f"CAST(r.{id_column} AS VARCHAR)" if id_column else "NULL"
+        row = "to_json(r)::VARCHAR"
+        old, new = (row, "NULL") if action == "delete" else ("NULL", row)
         cur.execute(
             f"""INSERT INTO audit
-                SELECT (SELECT coalesce(max(id), 0) FROM audit) + row_number() OVER (), now(), ?, 'insert', ?,
-                       {entity_id}, r.patient_id, NULL, to_json(r)::VARCHAR
+                SELECT (SELECT coalesce(max(id), 0) FROM audit) + row_number() OVER (), now(), ?, ?, ?,
+                       {entity_id}, r.patient_id, {old}, {new}
                 FROM {relation} r""",
-            [actor.username, entity],
+            [actor.username, action, entity],
         )
 
     def audit_log(
         self, actor: Actor, patient_id: str | None = None, username: str | None = None,
-        since: date | None = None, until: date | None = None,
+        since: date | None = None, until: date | None = None, limit: int | None = None, offset: int = 0,
     ) -> pd.DataFrame:  # fmt: skip
+        """Audit entries, newest first, filtered (and, with `limit`, paged) in SQL."""
+        where, params = self._audit_filter(actor, patient_id, username, since, until)
+        return self._df(
+            f"""SELECT id, changed_at, actor, action, entity, entity_id, patient_id, old_value, new_value
+                FROM audit WHERE {where} ORDER BY id DESC LIMIT ? OFFSET ?""",
+            [*params, limit, max(int(offset), 0)],
+        )
+
+    def audit_count(
+        self, actor: Actor, patient_id: str | None = None, username: str | None = None,
+        since: date | None = None, until: date | None = None,
+    ) -> int:  # fmt: skip
+        where, params = self._audit_filter(actor, patient_id, username, since, until)
+        return int(self._one(f"SELECT count(*) FROM audit WHERE {where}", params))
+
+    @staticmethod
+    def _audit_filter(actor: Actor, patient_id, username, since, until) -> tuple[str, list]:
         if not actor.sees_everything:
             raise AccessDenied("only admins may read the audit trail")
-        return self._df(
-            """SELECT id, changed_at, actor, action, entity, entity_id, patient_id, old_value, new_value FROM audit
-               WHERE (?::VARCHAR IS NULL OR patient_id = ?) AND (?::VARCHAR IS NULL OR actor = ?)
-                 AND (?::DATE IS NULL OR changed_at >= ?) AND (?::DATE IS NULL OR changed_at < ?::DATE + 1)
-               ORDER BY id DESC""",
-            [patient_id, patient_id, username, username, since, since, until, until],
-        )
+        where = """(?::VARCHAR IS NULL OR patient_id = ?) AND (?::VARCHAR IS NULL OR actor = ?)
+                   AND (?::DATE IS NULL OR changed_at >= ?) AND (?::DATE IS NULL OR changed_at < ?::DATE + 1)"""
+        return where, [patient_id, patient_id, username, username, since, since, until, until]
 
     # ---- patients ------------------------------------------------------------------------------
 
@@ -347,7 +369,7 @@ class Store:
         last_id = cur.execute("SELECT coalesce(max(id), 0) FROM readings").fetchall()[0][0]
         if per_row_audit:
             new_rows = f"(SELECT * EXCLUDE (deleted_at, deleted_by) FROM readings WHERE id > {int(first_id)})"
-            self._audit_each(cur, actor, "reading", new_rows, "id")
+            self._audit_each(cur, actor, "readings", new_rows, "id")
         elif added:  # a bulk import: one entry naming the id range; each row keeps who entered it and when
             summary = {
                 "readings": added,
@@ -536,7 +558,7 @@ class Store:
                     entered_at = now(), entered_by = ? WHERE id = ?""",
                 [*values, new["date"].date(), actor.username, reading_id],
             )
-            self._audit(cur, actor, "update", "reading", reading_id, old["patient_id"],
+            self._audit(cur, actor, "update", "readings", reading_id, old["patient_id"],
                         {k: old[k] for k in (*fields, "date")},
                         {**dict(zip(fields, values, strict=True)), "date": new["date"].date()})  # fmt: skip
 
@@ -595,16 +617,19 @@ class Store:
     def _replace_week_log(self, cur, actor: Actor, patient_id: str, week: date, clean: pd.DataFrame) -> None:
         import pandas as pd
 
-        old = cur.execute(
-            "SELECT id FROM exercise_log WHERE patient_id = ? AND week = ? AND deleted_at IS NULL",
+        cur.execute(
+            """CREATE OR REPLACE TEMP TABLE replaced_log AS SELECT * FROM exercise_log
+               WHERE patient_id = ? AND week = ? AND deleted_at IS NULL""",
             [patient_id, week],
-        ).fetchall()
-        for (row_id,) in old:  # at most a handful of exercises a week
-            cur.execute(
-                "UPDATE exercise_log SET deleted_at = now(), deleted_by = ? WHERE id = ?",
-                [actor.username, row_id],
-            )
-            self._audit(cur, actor, "delete", "exercise_log", row_id, patient_id)
+        )
+        self._audit_each(
+            cur, actor, "exercise_log", "replaced_log", "id", action="delete"
+        )  # old rows in full
+        cur.execute(
+            "UPDATE exercise_log SET deleted_at = now(), deleted_by = ? WHERE id IN (SELECT id FROM replaced_log)",
+            [actor.username],
+        )
+        cur.execute("DROP TABLE replaced_log")
         if len(clean):
             self._insert_owned(
                 cur, actor, "exercise_log", clean.assign(patient_id=patient_id, week=pd.Timestamp(week))
@@ -685,13 +710,17 @@ class Store:
         if not actor.sees_everything:
             raise AccessDenied("only an admin may change accounts")
         with self._write() as cur:
-            if not cur.execute("SELECT count(*) FROM users WHERE username = ?", [username]).fetchall()[0][0]:
+            result = cur.execute("SELECT * FROM users WHERE username = ?", [username])
+            row = _first(result)
+            if row is None:
                 raise ValueError(f"no account named {username!r}")
+            before = dict(zip([d[0] for d in result.description], row, strict=True))
             sets = ", ".join(f"{k} = ?" for k in changes)
             cur.execute(f"UPDATE users SET {sets} WHERE username = ?", [*changes.values(), username])
             if changes.get("disabled") or "password_hash" in changes:  # a reset signs everyone out
                 cur.execute("DELETE FROM sessions WHERE username = ?", [username])
-            self._audit(cur, actor, "update", "user", username, None, None, audit_new)
+            old = {k: before[k] for k in audit_new if k in before} or None  # never the password hash
+            self._audit(cur, actor, "update", "user", username, None, old, audit_new)
 
     def disable_account(self, actor: Actor, username: str) -> None:
         self._update_account(actor, username, {"disabled": True}, {"disabled": True})

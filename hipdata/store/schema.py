@@ -78,6 +78,11 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE readings ALTER measured_by TYPE measured_by_id;
     DROP TABLE weekly;
     """,
+    # 5: one audit entity name per table: readings were audited as `reading` when inserted or corrected
+    # and as `readings` when deleted or imported.
+    """
+    UPDATE audit SET entity = 'readings' WHERE entity = 'reading';
+    """,
 )
 # The enum types of migration 4, by reading column, each in alphabetical order (so enums sort as the ids do);
 # a test holds them to the catalog.
