@@ -74,7 +74,6 @@ def show_file_problems(checked: Checked, all_problems) -> None:
     st.error(f"Nothing was imported: {checked.total:,} problem(s){rows} to fix.")
     if checked.total > len(checked.problems):
         st.caption(f"The first {MAX_KEPT:,} problems; download the file for all {checked.total:,}.")
-    st.dataframe(checked.problems, hide_index=True, width="stretch")
     st.download_button(
         f"Download all {checked.total:,} problems as CSV",
         data=all_problems,  # built only when clicked
@@ -82,3 +81,4 @@ def show_file_problems(checked: Checked, all_problems) -> None:
         mime="text/csv",
         on_click="ignore",
     )
+    st.dataframe(checked.problems, hide_index=True, width="stretch")

@@ -211,3 +211,31 @@ def test_therapist_reviews_a_patient_and_downloads_an_offline_report(server, pag
     assert blocked == []
     viewer.screenshot(path=str(SHOTS / "report.png"), full_page=False)
     offline.close()
+
+
+@pytest.mark.parametrize("width", [390, 1280])
+def test_a_bad_upload_lists_its_first_problems_and_downloads_all_of_them(server, browser, tmp_path, width):
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)
+    page = context.new_page()
+    sign_in(page, server, "tess")
+    page.get_by_role("link", name="Data").click()
+    settle(page)
+    page.set_viewport_size({"width": width, "height": 900})  # a narrow window hides the sidebar's links
+    bad = tmp_path / "bad.csv"
+    bad.write_text(
+        "patient_id,date,measure,side,value,note\n" + "=1+2,2026-01-05,hip_flexion,left,999,@x\n" * 1200
+    )
+    page.locator("[data-testid='stFileUploaderDropzoneInput']").set_input_files(str(bad))
+    settle(page)
+    expect(page.get_by_text("Nothing was imported: 1,200 problem(s) in 1,200 row(s) to fix.")).to_be_visible()
+    expect(page.get_by_text("The first 1,000 problems")).to_be_visible()
+    shoot(page, f"data-upload-problems-{width}")
+    assert page.evaluate("document.documentElement.scrollWidth") <= width + 1
+    with page.expect_download() as info:
+        page.get_by_role("button", name="Download all 1,200 problems as CSV").click()
+    saved = tmp_path / "problems.csv"
+    info.value.save_as(saved)
+    lines = saved.read_text(encoding="utf-8").splitlines()
+    assert lines[0] == "row,column,value,message" and len(lines) == 1201
+    assert lines[1] == "2,value,999,must be between 0 and 160 deg"
+    context.close()

@@ -289,3 +289,30 @@ def test_export_of_nothing_is_a_header_that_imports_as_nothing(read):
     data = csv_io.readings_csv(empty)
     assert data == (",".join(READING_COLUMNS) + "\r\n").encode()
     assert len(read(data)) == 0
+
+
+def test_checking_a_50_mb_file_of_bad_rows_stays_under_1_gb(tmp_path):
+    """The Data page's check and its download of all problems, for 1.45 million bad rows (50 MB)."""
+    import subprocess
+    import sys
+
+    path = tmp_path / "bad.csv"
+    path.write_text(f"{HEADER}\n" + "P1,2026-01-05,hip_flexion,left,999\n" * 1_450_000)
+    assert path.stat().st_size > 50_000_000
+    script = f"""
+import resource
+from pathlib import Path
+from hipdata import file_import
+from hipdata.contract import ValidationError
+from hipdata.store import Store
+store, data = Store(":memory:"), Path({str(path)!r}).read_bytes()
+try:
+    with file_import.saved(data) as path:
+        file_import.check_file(store, path)
+except ValidationError as error:
+    assert error.total == 1_450_000 and len(error.problems) == 1000
+assert file_import.problems_csv(store, data).count(b"\\n") == 1_450_001
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert int(done.stdout) < 1024, f"peak memory {done.stdout.strip()} MiB"
