@@ -6,12 +6,13 @@ Checks are vectorised over whole columns: a 2-million-row file is validated with
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 
 import numpy as np
 import pandas as pd
 
-from hipdata import catalog
+from hipdata import catalog, messages
 from hipdata.contract import (
     CONTEXT_COLUMNS,
     EARLIEST_DATE,
@@ -41,10 +42,12 @@ class _Collector:
         self.rows = np.arange(first_row, first_row + len(raw))
         self.found: list[pd.DataFrame] = []
 
-    def add(self, mask: pd.Series, column: str, message: str | pd.Series) -> None:
+    def add(self, mask: pd.Series, column: str, message: str | Callable[[], pd.Series]) -> None:
+        """The rows of `mask` fail with `message`: a text, or a function giving each row's text."""
         mask = np.asarray(mask, dtype=bool)
         if not mask.any():
             return
+        message = message() if callable(message) else message
         msg = message[mask].to_numpy() if isinstance(message, pd.Series) else message
         self.found.append(
             pd.DataFrame(
@@ -89,54 +92,45 @@ def clean_readings(raw: pd.DataFrame, today: date | None = None, first_row: int 
     measures = catalog.measures_frame().set_index("measure")
 
     patient = _text(raw, "patient_id")
-    check.add(patient.str.strip() == "", "patient_id", "must not be empty")
-    check.add(
-        patient.str.len() > PATIENT_ID_MAX, "patient_id", f"must be at most {PATIENT_ID_MAX} characters"
-    )
+    check.add(patient.str.strip() == "", "patient_id", messages.EMPTY_PATIENT)
+    check.add(patient.str.len() > PATIENT_ID_MAX, "patient_id", messages.LONG_PATIENT)
 
     date_text = _text(raw, "date").str.strip()
     when = pd.to_datetime(date_text, format="%Y-%m-%d", errors="coerce")
     bad_date = when.isna() | ~date_text.str.fullmatch(r"\d{4}-\d{2}-\d{2}")
-    check.add(bad_date, "date", "must be a calendar date written YYYY-MM-DD")
-    check.add(~bad_date & (when < pd.Timestamp(EARLIEST_DATE)), "date", f"must not be before {EARLIEST_DATE}")
-    check.add(
-        ~bad_date & (when > pd.Timestamp(today)), "date", f"must not be in the future (today is {today})"
-    )
+    check.add(bad_date, "date", messages.BAD_DATE)
+    check.add(~bad_date & (when < pd.Timestamp(EARLIEST_DATE)), "date", messages.EARLY_DATE)
+    check.add(~bad_date & (when > pd.Timestamp(today)), "date", messages.future_date(today))
 
     measure = _text(raw, "measure").str.strip()
     known = measure.isin(measures.index)
-    check.add(~known, "measure", "unknown measure; allowed: " + ", ".join(measures.index))
+    check.add(~known, "measure", messages.UNKNOWN_MEASURE)
 
     side = _text(raw, "side").str.strip()
     sided = measure.isin(measures.index[measures["sided"]])
-    check.add(known & sided & ~side.isin(catalog.SIDES), "side", "this measure needs side left or right")
-    check.add(known & ~sided & (side != ""), "side", "this measure has no sides; leave side empty")
+
+    def said(message):  # a measure's own message on each row; made only when some row fails
+        return lambda: measure.map(messages.per_measure(message))
+
+    check.add(known & sided & ~side.isin(catalog.SIDES), "side", said(messages.needs_side))
+    check.add(known & ~sided & (side != ""), "side", said(messages.has_no_sides))
 
     value_text = _text(raw, "value")
     value = _parse_numbers(value_text)
     not_number = ~np.isfinite(value)
-    check.add(not_number, "value", "must be a finite number")
+    check.add(not_number, "value", messages.NOT_A_NUMBER)
     low = measure.map(measures["valid_min"]).astype("float64")  # float even for an empty column
     high = measure.map(measures["valid_max"]).astype("float64")
     out_of_range = known & ~not_number & ((value < low) | (value > high))
-    units = measure.map(measures["unit"]).fillna("")
-    shown = {
-        v: f"{v:g}" for v in (*catalog.measures_frame()["valid_min"], *catalog.measures_frame()["valid_max"])
-    }
-    range_text = (
-        "must be between " + low.map(shown).fillna("") + " and " + high.map(shown).fillna("") + " " + units
-    )
-    check.add(out_of_range, "value", range_text)
+    check.add(out_of_range, "value", said(messages.out_of_range))
     whole = measure.isin(measures.index[measures["whole_numbers"]])
-    check.add(
-        known & whole & ~not_number & (value != np.round(value)), "value", "pain is a whole number 0-10"
-    )
+    check.add(known & whole & ~not_number & (value != np.round(value)), "value", said(messages.not_whole))
 
     for column, choices in catalog.CONTEXT_CHOICES.items():
         text = _text(raw, column).str.strip()
-        check.add((text != "") & ~text.isin(choices), column, "allowed: empty, " + ", ".join(choices))
+        check.add((text != "") & ~text.isin(choices), column, messages.not_a_choice(choices))
     note = _text(raw, "note")
-    check.add(note.str.len() > NOTE_MAX, "note", f"must be at most {NOTE_MAX} characters")
+    check.add(note.str.len() > NOTE_MAX, "note", messages.LONG_NOTE)
 
     check.raise_if_any()
     clean = pd.DataFrame(

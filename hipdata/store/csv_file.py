@@ -12,7 +12,7 @@ from pathlib import Path
 
 import duckdb
 
-from hipdata import catalog
+from hipdata import catalog, messages
 from hipdata.contract import (
     CONTEXT_COLUMNS,
     EARLIEST_DATE,
@@ -29,16 +29,20 @@ from hipdata.store.schema import ENUM_TYPES
 # The text rows of a file with their spreadsheet row numbers (the header is row 1): `raw` keeps the file's
 # order, so rowid 0 is row 2.
 RAW_ROWS = "(SELECT rowid + 2 AS row, * FROM raw)"
-CATALOG_COLUMNS = "(catalog_measure, sided, whole, low, high, range_text)"
+CATALOG_COLUMNS = (
+    "(catalog_measure, sided, whole, low, high, range_text, side_text, no_side_text, whole_text)"
+)
 # A number as the rules read one: DuckDB alone would also read digit separators (1_000), which pandas does not.
 NUMBER = "CASE WHEN NOT contains({0}, '_') THEN TRY_CAST(trim({0}) AS DOUBLE) END"
 
 
 def _catalog_rows() -> str:
     """Each measure's rules as rows of an inline SQL table (12 rows), in CATALOG_COLUMNS."""
+    said = (messages.out_of_range, messages.needs_side, messages.has_no_sides, messages.not_whole)
     return ", ".join(
         f"('{m.id}', {m.sided}, {m.whole_numbers}, {float(m.valid_min)!r}, {float(m.valid_max)!r}, "
-        f"'must be between {float(m.valid_min):g} and {float(m.valid_max):g} {m.unit}')"
+        + ", ".join(_sql_text(message(m)) for message in said)
+        + ")"
         for m in catalog.MEASURES.values()
     )
 
@@ -172,7 +176,7 @@ def check_structure(cur, width: int) -> None:
         f"""CREATE OR REPLACE TEMP TABLE problems AS
             SELECT line::BIGINT AS row, 0 AS rule, 'row' AS column_name, left({_LINE}, 80) AS value,
                    CASE WHEN error_type IN ('MISSING COLUMNS', 'TOO MANY COLUMNS')
-                        THEN 'has ' || ({_FIELDS}) || ' fields; the header has {int(width)}'
+                        THEN replace({_sql_text(messages.wrong_field_count("{fields}", width))}, '{{fields}}', ({_FIELDS})::VARCHAR)
                         ELSE CASE error_type {known} ELSE error_message END END AS message
             FROM reject_errors QUALIFY row_number() OVER (PARTITION BY line ORDER BY line) = 1"""
     )  # DuckDB may report one row more than once: name it once
@@ -209,25 +213,24 @@ def copy_problems(cur, path: str | Path) -> None:
 
 def check_text(cur, today: date) -> None:
     """Every rule of validate.clean_readings as one SQL pass; raise ValidationError listing all problems."""
-    unknown = "unknown measure; allowed: " + ", ".join(catalog.MEASURES)
     checks = [
-        ("patient_id", "trim(patient_id) = ''", "'must not be empty'"),
-        ("patient_id", f"length(patient_id) > {PATIENT_ID_MAX}", f"'must be at most {PATIENT_ID_MAX} characters'"),
-        ("date", "bad_date", "'must be a calendar date written YYYY-MM-DD'"),
-        ("date", f"NOT bad_date AND day < DATE '{EARLIEST_DATE}'", f"'must not be before {EARLIEST_DATE}'"),
-        ("date", "NOT bad_date AND day > ?::DATE", f"'must not be in the future (today is {today})'"),
-        ("measure", "catalog_measure IS NULL", f"'{unknown}'"),
-        ("side", "sided AND trim(side) NOT IN ('left', 'right')", "'this measure needs side left or right'"),
-        ("side", "NOT sided AND trim(side) <> ''", "'this measure has no sides; leave side empty'"),
-        ("value", "NOT finite", "'must be a finite number'"),
+        ("patient_id", "trim(patient_id) = ''", _sql_text(messages.EMPTY_PATIENT)),
+        ("patient_id", f"length(patient_id) > {PATIENT_ID_MAX}", _sql_text(messages.LONG_PATIENT)),
+        ("date", "bad_date", _sql_text(messages.BAD_DATE)),
+        ("date", f"NOT bad_date AND day < DATE '{EARLIEST_DATE}'", _sql_text(messages.EARLY_DATE)),
+        ("date", "NOT bad_date AND day > ?::DATE", _sql_text(messages.future_date(today))),
+        ("measure", "catalog_measure IS NULL", _sql_text(messages.UNKNOWN_MEASURE)),
+        ("side", "sided AND trim(side) NOT IN ('left', 'right')", "side_text"),
+        ("side", "NOT sided AND trim(side) <> ''", "no_side_text"),
+        ("value", "NOT finite", _sql_text(messages.NOT_A_NUMBER)),
         ("value", "finite AND (number < low OR number > high)", "range_text"),
-        ("value", "finite AND whole AND number <> round(number)", "'pain is a whole number 0-10'"),
+        ("value", "finite AND whole AND number <> round(number)", "whole_text"),
         *[
             (column, f"trim({column}) <> '' AND trim({column}) NOT IN ({', '.join(repr(x) for x in choices)})",
-             "'allowed: empty, " + ", ".join(choices) + "'")
+             _sql_text(messages.not_a_choice(choices)))
             for column, choices in catalog.CONTEXT_CHOICES.items()
         ],
-        ("note", f"length(note) > {NOTE_MAX}", f"'must be at most {NOTE_MAX} characters'"),
+        ("note", f"length(note) > {NOTE_MAX}", _sql_text(messages.LONG_NOTE)),
     ]  # fmt: skip
     # One pass computes every rule for every row; the problems are only spelled out when there are any.
     flags = ", ".join(
@@ -243,7 +246,7 @@ def check_text(cur, today: date) -> None:
                 SELECT p.*, c.*, day IS NULL OR NOT regexp_full_match(trim(date), '[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}')
                        AS bad_date, coalesce(isfinite(number), false) AS finite
                 FROM parsed p LEFT JOIN c ON c.catalog_measure = trim(p.measure))
-            SELECT row, range_text, {flags} FROM typed""",
+            SELECT row, range_text, side_text, no_side_text, whole_text, {flags} FROM typed""",
         [today],
     )
     any_rule = " OR ".join(f"rule_{i}" for i in range(len(checks)))
