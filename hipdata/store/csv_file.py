@@ -30,20 +30,20 @@ from hipdata.store.schema import ENUM_TYPES
 # order, so rowid 0 is row 2.
 RAW_ROWS = "(SELECT rowid + 2 AS row, * FROM raw)"
 CATALOG_COLUMNS = (
-    "(catalog_measure, sided, whole, low, high, range_text, side_text, no_side_text, whole_text)"
+    "(catalog_no, catalog_measure, sided, whole, low, high, range_text, side_text, no_side_text, whole_text)"
 )
 # A number as the rules read one: DuckDB alone would also read digit separators (1_000), which pandas does not.
 NUMBER = "CASE WHEN NOT contains({0}, '_') THEN TRY_CAST(trim({0}) AS DOUBLE) END"
 
 
 def _catalog_rows() -> str:
-    """Each measure's rules as rows of an inline SQL table (12 rows), in CATALOG_COLUMNS."""
+    """Each measure's rules and messages as rows of an inline SQL table (12 rows), in CATALOG_COLUMNS."""
     said = (messages.out_of_range, messages.needs_side, messages.has_no_sides, messages.not_whole)
     return ", ".join(
-        f"('{m.id}', {m.sided}, {m.whole_numbers}, {float(m.valid_min)!r}, {float(m.valid_max)!r}, "
+        f"({i}, '{m.id}', {m.sided}, {m.whole_numbers}, {float(m.valid_min)!r}, {float(m.valid_max)!r}, "
         + ", ".join(_sql_text(message(m)) for message in said)
         + ")"
-        for m in catalog.MEASURES.values()
+        for i, m in enumerate(catalog.MEASURES.values())
     )
 
 
@@ -246,16 +246,18 @@ def check_text(cur, today: date) -> None:
                 SELECT p.*, c.*, day IS NULL OR NOT regexp_full_match(trim(date), '[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}')
                        AS bad_date, coalesce(isfinite(number), false) AS finite
                 FROM parsed p LEFT JOIN c ON c.catalog_measure = trim(p.measure))
-            SELECT row, range_text, side_text, no_side_text, whole_text, {flags} FROM typed""",
+            SELECT row, catalog_no, {flags} FROM typed""",
         [today],
     )
     any_rule = " OR ".join(f"rule_{i}" for i in range(len(checks)))
     if cur.execute(f"SELECT count(*) FROM checked WHERE {any_rule}").fetchall()[0][0]:
         found = " UNION ALL ".join(
             f"SELECT row, {i} AS rule, '{column}' AS column_name, {column} AS value, {message} AS message "
-            f"FROM checked JOIN {RAW_ROWS} USING (row) WHERE rule_{i}"
+            f"FROM checked JOIN {RAW_ROWS} USING (row) LEFT JOIN c USING (catalog_no) WHERE rule_{i}"
             for i, (column, _, message) in enumerate(checks)
         )
-        cur.execute(f"CREATE OR REPLACE TEMP TABLE problems AS {found}")
+        cur.execute(
+            f"CREATE OR REPLACE TEMP TABLE problems AS WITH c{CATALOG_COLUMNS} AS (VALUES {_catalog_rows()}) {found}"
+        )
         raise_problems(cur)
     cur.execute("DROP TABLE checked")
