@@ -267,3 +267,23 @@ def test_the_sample_file_in_data_imports_cleanly(tmp_path):
     sample = Path(__file__).parents[1] / "data" / "sample-readings.csv"
     result = import_file(Store(tmp_path / "sample.duckdb"), SYSTEM, sample)
     assert result.added == sum(1 for _ in sample.open()) - 1 and result.patients_created == 3
+
+
+@pytest.mark.parametrize("stray", ["", " "])
+def test_both_passes_take_off_exactly_the_apostrophe_an_export_added(tmp_path, monkeypatch, stray):
+    """A clean file (typed by DuckDB) and one with a stray space (read as text) decode the same way."""
+    if not stray:
+        monkeypatch.setattr(csv_file, "read_text", lambda *args: pytest.fail("needed the text pass"))
+    path = write_text(
+        tmp_path,
+        "patient_id,date,measure,side,value,note\n"
+        f"'=1+2,2026-01-05,hip_flexion,left,{stray}30,'@SUM(1)\n"
+        "''-x,2026-01-05,hip_flexion,left,31,'plain\n"
+        "\"'\tP3\",2026-01-05,hip_extension,left,-1,''=\n",
+    )
+    store = Store(tmp_path / "decode.duckdb")
+    import_file(store, SYSTEM, path, today=TODAY)
+    stored = store.readings(SYSTEM).sort_values("id")
+    assert stored["patient_id"].tolist() == ["=1+2", "'-x", "\tP3"]
+    assert stored["note"].tolist() == ["@SUM(1)", "'plain", "'="]
+    assert stored["value"].tolist() == [30.0, 31.0, -1.0]
