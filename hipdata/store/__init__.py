@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 import duckdb
 
 from hipdata.auth import ROLES, Actor
-from hipdata.contract import READING_COLUMNS, ValidationError
+from hipdata.contract import READING_COLUMNS
 from hipdata.store import csv_file
 from hipdata.store.schema import ENUM_TYPES, MIGRATIONS
 
@@ -410,7 +410,7 @@ class Store:
         validate.clean_readings runs (tests hold the two to the same answers) and every problem is named.
         """
         cur = self._cursor()
-        self._read_checked(cur, path, header, today or date.today())
+        csv_file.read_checked(cur, path, header, today or date.today())
         progress("checking")
         with self._write() as cur:
             progress("writing")
@@ -427,33 +427,13 @@ class Store:
         with `problems_to`, every problem is also written there as a spreadsheet-safe CSV file.
         """
         cur = self._cursor()
-        self._read_checked(cur, path, header, today or date.today(), problems_to)
+        csv_file.read_checked(cur, path, header, today or date.today(), problems_to)
         readings, patients = cur.execute(
             "SELECT count(*), count(DISTINCT patient_id) FROM incoming"
         ).fetchall()[0]
         preview = cur.execute(f"SELECT {_AS_TEXT} FROM incoming ORDER BY rowid LIMIT 20").df()
         cur.execute("DROP TABLE incoming")
         return CheckedFile(int(readings), int(patients), preview)
-
-    @staticmethod
-    def _read_checked(cur, path: str | Path, header: list[str], today: date, problems_to: Path | None = None):
-        """The file as the temp table `incoming`, every rule checked; or a ValidationError naming the problems.
-
-        Into temporary tables only, before any transaction: a file DuckDB cannot read must not abort the
-        transaction the text pass still needs.
-        """
-        try:
-            if not csv_file.read_typed(cur, path, header, today):
-                csv_file.read_text(cur, path, header)
-                csv_file.check_structure(cur, len(header))
-                csv_file.check_text(cur, today)
-                csv_file.type_text(cur)
-        except ValidationError:
-            if problems_to is not None:
-                csv_file.copy_problems(cur, problems_to)
-            raise
-        finally:
-            cur.execute("DROP TABLE IF EXISTS problems")
 
     def _drop_already_stored(self, cur) -> None:
         """Keep only the occurrences of each reading beyond those already stored (k - j of them)."""

@@ -1,8 +1,10 @@
 """A readings CSV file read and checked inside DuckDB, into the temporary table `incoming`.
 
-read_typed takes a well-formed file in one pass, DuckDB typing every cell; anything else goes through
-read_text, check_structure and check_text, which run every rule of validate.clean_readings on the text
-(tests hold the two engines to the same answers) and name every problem, then type_text.
+read_checked does it all: read_typed takes a well-formed file in one pass, DuckDB typing every cell;
+anything else goes through read_text, check_structure and check_text, which run every rule of
+validate.clean_readings on the text (tests hold the two engines to the same answers) and name every
+problem, then type_text. Problems are gathered in the temporary table `problems`: the error keeps the
+first of them, copy_problems writes all of them to a file.
 """
 
 from __future__ import annotations
@@ -81,6 +83,26 @@ def _read_csv(columns: dict[str, str], **options) -> str:
     extra = "".join(f", {k} = {v}" for k, v in options.items())
     return f"""read_csv(?, header = true, delim = ',', quote = '"', escape = '"', auto_detect = false,
                         columns = {{{spec}}}, null_padding = false, store_rejects = true{extra})"""
+
+
+def read_checked(cur, path: str | Path, header: list[str], today: date, problems_to: Path | None = None):
+    """The file as the temp table `incoming`, every rule checked; or a ValidationError naming the problems.
+
+    Into temporary tables only, before any transaction: a file DuckDB cannot read must not abort the
+    transaction the text pass still needs.
+    """
+    try:
+        if not read_typed(cur, path, header, today):
+            read_text(cur, path, header)
+            check_structure(cur, len(header))
+            check_text(cur, today)
+            type_text(cur)
+    except ValidationError:
+        if problems_to is not None:
+            copy_problems(cur, problems_to)
+        raise
+    finally:
+        cur.execute("DROP TABLE IF EXISTS problems")
 
 
 def read_typed(cur, path: str | Path, header: list[str], today: date) -> bool:
