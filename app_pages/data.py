@@ -1,12 +1,9 @@
 """Data: import a readings CSV (preview, every bad row listed, all or nothing) and export as CSV."""
 
-import io
-
 import streamlit as st
 
-from hipdata import ui
-from hipdata.contract import ValidationError
-from hipdata.csv_io import read_readings, readings_csv
+from hipdata import ui, ui_upload
+from hipdata.csv_io import readings_csv
 from hipdata.text import counted
 
 actor = ui.require_actor()
@@ -19,32 +16,7 @@ st.caption(
     "`method,position,mode,measured_by,note`. One bad row and nothing is imported; "
     "importing the same file twice adds nothing."
 )
-upload = st.file_uploader("Readings CSV", type=["csv"])
-if upload is not None:
-    bar = st.progress(0.0, text="Checking the file")
-    try:
-        readings = read_readings(
-            io.BytesIO(upload.getvalue()), progress=lambda f: bar.progress(f, "Checking")
-        )
-    except ValidationError as error:
-        bar.empty()
-        ui.show_problems(error)
-    else:
-        bar.empty()
-        st.write(
-            f"{len(readings)} readings for {readings['patient_id'].nunique()} patients, all valid. Preview:"
-        )
-        st.dataframe(readings.head(20), hide_index=True, width="stretch")
-        if st.button("Import", type="primary"):
-            try:
-                result = store.add_readings(actor, readings, dedupe=True)
-            except PermissionError as error:
-                st.error(f"Nothing was imported: {ui.md_escape(error)}")
-            else:
-                st.success(
-                    f"Imported {result.added} readings ({result.skipped} already present, "
-                    f"{result.patients_created} new patients)."
-                )
+ui_upload.upload_section(actor)
 
 st.subheader("Export readings")
 export = store.export_readings(actor)

@@ -5,6 +5,7 @@ No pandas here: the `import` command checks files inside DuckDB and starts witho
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -21,6 +22,18 @@ PATIENT_ID_MAX = 64
 EARLIEST_DATE = "1900-01-01"  # also keeps dates inside what pandas timestamps can hold
 NOTE_MAX = 2000
 MAX_LISTED = 200  # problems listed in one message; the count always covers all of them
+MAX_KEPT = 1000  # problems a file check hands back (the Data page shows them); the count covers all
+
+# Spreadsheet-safe CSV: a text cell that a spreadsheet would run as a formula (it starts with = + - @, a tab
+# or a carriage return) is written with one added apostrophe, and so is a cell that already starts with
+# apostrophes before such a character; reading removes exactly one apostrophe from a cell of that shape.
+# So every text survives the round trip, and a cell like "'hello" is never touched.
+SPREADSHEET_ESCAPED = r"^'*[=+\-@\t\r]"  # a cell that gets (or got) one added apostrophe
+
+
+def spreadsheet_cell(text: str) -> str:
+    """One text cell as a spreadsheet-safe CSV writes it (csv_io does whole columns at once)."""
+    return "'" + text if re.match(SPREADSHEET_ESCAPED, text) else text
 
 
 @dataclass(frozen=True)
@@ -38,13 +51,17 @@ class Problem:
 class ValidationError(ValueError):
     """Every problem found in one input; nothing may be written while any remain."""
 
-    def __init__(self, problems: list[Problem]):
+    def __init__(self, problems: list[Problem], total: int | None = None, rows: int | None = None):
+        """`problems` may be the first of `total` (a file check keeps MAX_KEPT), in `rows` distinct rows."""
         self.problems = problems
+        self.total = len(problems) if total is None else total
         lines = [str(p) for p in problems[:MAX_LISTED]]
-        if len(problems) > MAX_LISTED:
-            lines.append(f"... and {len(problems) - MAX_LISTED} more problems")
-        rows = {p.row for p in problems if p.row is not None}
-        head = counted(len(problems), "problem") + (f" in {counted(len(rows), 'row')}" if rows else "")
+        if self.total > len(lines):
+            lines.append(f"... and {counted(self.total - len(lines), 'more problem')}")
+        if rows is None:
+            rows = len({p.row for p in problems if p.row is not None})
+        self.rows = rows
+        head = counted(self.total, "problem") + (f" in {counted(rows, 'row')}" if rows else "")
         super().__init__(head + ":\n" + "\n".join(lines))
 
     def frame(self) -> pd.DataFrame:

@@ -1,17 +1,39 @@
 """The wording of what is wrong with a reading, in one place for both rule engines and the form.
 
-validate (pandas) and store/csv_file (DuckDB) look each message up by measure and side, so the same row
-gets the same words from both (tests/test_import_rules.py holds them to it). A message names the measure
-by its label and id, the side where it has one, and says what is allowed in units a patient reads.
-No pandas here: the import command runs without it.
+validate (pandas: the check-in form) and store/csv_file (DuckDB: files from the command line and the Data
+page) take every message from here, and look the measure's messages up by measure and side, so the same
+row gets the same words from both (tests/test_import_rules.py holds them to it). A message about a value
+names the measure by its label and id, the side where it has one, and says what is allowed in units a
+patient reads. No pandas here: the import command runs without it.
 """
 
 from __future__ import annotations
 
-from hipdata import catalog
+from datetime import date
 
+from hipdata import catalog
+from hipdata.contract import EARLIEST_DATE, NOTE_MAX, PATIENT_ID_MAX
+
+EMPTY_PATIENT = "must not be empty"
+LONG_PATIENT = f"must be at most {PATIENT_ID_MAX} characters"
+BAD_DATE = "must be a calendar date written YYYY-MM-DD"
+EARLY_DATE = f"must not be before {EARLIEST_DATE}"
 NOT_A_NUMBER = "must be a number"  # the measure is unknown, so nothing more can be said
 UNKNOWN_MEASURE = "is not a measure hipdata knows; allowed: " + ", ".join(catalog.MEASURES)
+LONG_NOTE = f"must be at most {NOTE_MAX} characters"
+
+
+def future_date(today: date) -> str:
+    return f"must not be in the future (today is {today})"
+
+
+def not_a_choice(choices) -> str:
+    return "allowed: empty, " + ", ".join(choices)
+
+
+def wrong_field_count(fields: int | str, width: int) -> str:
+    """A row that does not split into the header's columns (csv_file fills in `fields` in SQL)."""
+    return f"has {fields} fields; the header has {width}"
 
 
 def _number(x: float, unit: str) -> str:

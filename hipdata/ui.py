@@ -1,7 +1,8 @@
 """Streamlit glue shared by the pages: the cached store, the signed-in user, and common widgets.
 
-The only module of the package that imports streamlit. User-entered text is always shown as plain text
-(never through unsafe HTML), and markdown is escaped where it has to be used.
+With ui_upload (the Data page's upload), the only modules of the package that import streamlit.
+User-entered text is always shown as plain text (never through unsafe HTML), and markdown is escaped
+where it has to be used.
 """
 
 from __future__ import annotations

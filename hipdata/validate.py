@@ -99,19 +99,15 @@ def clean_readings(raw: pd.DataFrame, today: date | None = None, first_row: int 
     measures = catalog.measures_frame().set_index("measure")
 
     patient = _text(raw, "patient_id")
-    check.add(patient.str.strip() == "", "patient_id", "must not be empty")
-    check.add(
-        patient.str.len() > PATIENT_ID_MAX, "patient_id", f"must be at most {PATIENT_ID_MAX} characters"
-    )
+    check.add(patient.str.strip() == "", "patient_id", messages.EMPTY_PATIENT)
+    check.add(patient.str.len() > PATIENT_ID_MAX, "patient_id", messages.LONG_PATIENT)
 
     date_text = _text(raw, "date").str.strip()
     when = pd.to_datetime(date_text, format="%Y-%m-%d", errors="coerce")
     bad_date = when.isna() | ~date_text.str.fullmatch(r"\d{4}-\d{2}-\d{2}")
-    check.add(bad_date, "date", "must be a calendar date written YYYY-MM-DD")
-    check.add(~bad_date & (when < pd.Timestamp(EARLIEST_DATE)), "date", f"must not be before {EARLIEST_DATE}")
-    check.add(
-        ~bad_date & (when > pd.Timestamp(today)), "date", f"must not be in the future (today is {today})"
-    )
+    check.add(bad_date, "date", messages.BAD_DATE)
+    check.add(~bad_date & (when < pd.Timestamp(EARLIEST_DATE)), "date", messages.EARLY_DATE)
+    check.add(~bad_date & (when > pd.Timestamp(today)), "date", messages.future_date(today))
 
     measure = _text(raw, "measure").str.strip()
     known = measure.isin(measures.index)
@@ -151,9 +147,9 @@ def clean_readings(raw: pd.DataFrame, today: date | None = None, first_row: int 
 
     for column, choices in catalog.CONTEXT_CHOICES.items():
         text = _text(raw, column).str.strip()
-        check.add((text != "") & ~text.isin(choices), column, "allowed: empty, " + ", ".join(choices))
+        check.add((text != "") & ~text.isin(choices), column, messages.not_a_choice(choices))
     note = _text(raw, "note")
-    check.add(note.str.len() > NOTE_MAX, "note", f"must be at most {NOTE_MAX} characters")
+    check.add(note.str.len() > NOTE_MAX, "note", messages.LONG_NOTE)
 
     check.raise_if_any()
     clean = pd.DataFrame(

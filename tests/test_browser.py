@@ -235,3 +235,31 @@ def test_a_name_with_an_entity_shows_as_typed(server, page):
     sign_in(page, server, AMP_USER)
     caption = page.locator("[data-testid='stSidebar']").get_by_text("Signed in as", exact=False)
     assert caption.inner_text() == f"Signed in as {AMP_USER} (therapist)"
+
+
+@pytest.mark.parametrize("width", [390, 1280])
+def test_a_bad_upload_lists_its_first_problems_and_downloads_all_of_them(server, browser, tmp_path, width):
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)
+    page = context.new_page()
+    sign_in(page, server, "tess")
+    page.get_by_role("link", name="Data").click()
+    settle(page)
+    page.set_viewport_size({"width": width, "height": 900})  # a narrow window hides the sidebar's links
+    bad = tmp_path / "bad.csv"
+    bad.write_text(
+        "patient_id,date,measure,side,value,note\n" + "=1+2,2026-01-05,hip_flexion,left,999,@x\n" * 1200
+    )
+    page.locator("[data-testid='stFileUploaderDropzoneInput']").set_input_files(str(bad))
+    settle(page)
+    expect(page.get_by_text("Nothing was imported: 1,200 problems in 1,200 rows to fix.")).to_be_visible()
+    expect(page.get_by_text("The first 1,000 problems")).to_be_visible()
+    shoot(page, f"data-upload-problems-{width}")
+    assert page.evaluate("document.documentElement.scrollWidth") <= width + 1
+    with page.expect_download() as info:
+        page.get_by_role("button", name="Download all 1,200 problems as CSV").click()
+    saved = tmp_path / "problems.csv"
+    info.value.save_as(saved)
+    lines = saved.read_text(encoding="utf-8").splitlines()
+    assert lines[0] == "row,column,value,message" and len(lines) == 1201
+    assert lines[1] == '2,value,999,"Hip flexion (hip_flexion), left: must be a number from 0° to 160°"'
+    context.close()

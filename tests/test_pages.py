@@ -269,3 +269,55 @@ def test_audit_page_is_for_admins(db):
     at = app(token, "app_pages/audit.py")
     assert not at.dataframe[0].value.empty
     assert isinstance(at.dataframe[0].value, pd.DataFrame)
+
+
+def upload(at: AppTest, content: str) -> AppTest:
+    at.file_uploader[0].set_value(("readings.csv", content.encode(), "text/csv"))
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_data_page_checks_an_upload_once_and_imports_it_as_one_audit_entry(db, monkeypatch):
+    import streamlit as st
+
+    from hipdata import file_import
+
+    st.cache_data.clear()
+    checks = []
+    check_file = file_import.check_file
+    monkeypatch.setattr(file_import, "check_file", lambda *a, **k: checks.append(1) or check_file(*a, **k))
+    token = account(db, "ada", "admin")
+    at = upload(app(token, "app_pages/data.py"), "patient_id,date,measure,side,value\n"
+                + "".join(f"P{i % 3},2026-01-05,hip_flexion,left,{i}\n" for i in range(40)))  # fmt: skip
+    assert "40 readings for 3 patients, all valid" in texts(at)
+    before = len(db.audit_log(SYSTEM))
+    next(b for b in at.button if b.label == "Import").click().run()
+    assert not at.exception and "Imported 40 readings" in texts(at)
+    at.run()  # any later interaction: the file is not checked again
+    assert len(checks) == 1
+    new = db.audit_log(SYSTEM).head(len(db.audit_log(SYSTEM)) - before)
+    imports = new[new["entity"] == "readings"]
+    assert imports["action"].tolist() == ["import"] and len(db.readings(SYSTEM)) == 40
+    assert '"readings": 40' in imports["new_value"].iloc[0]
+
+
+def test_data_page_refuses_a_short_row_as_the_command_line_does(db):
+    token = account(db, "ada", "admin")
+    at = upload(app(token, "app_pages/data.py"),
+                'patient_id,date,measure,side,value,note\nP1,2026-01-05,hip_flexion,left,30,"a, b"\n'
+                "P1,2026-01-05,hip_flexion,left,31\n")  # fmt: skip
+    problems = at.dataframe[0].value
+    assert problems[["row", "column", "message"]].values.tolist() == [
+        [3, "row", "has 5 fields; the header has 6"]
+    ]
+    assert not [b for b in at.button if b.label == "Import"] and db.readings(SYSTEM).empty
+
+
+def test_data_page_shows_the_first_thousand_problems_and_counts_all(db):
+    token = account(db, "ada", "admin")
+    at = upload(app(token, "app_pages/data.py"),
+                "patient_id,date,measure,side,value\n" + "P1,2026-01-05,hip_flexion,left,999\n" * 1500)  # fmt: skip
+    assert len(at.dataframe[0].value) == 1000
+    assert "1,500 problems in 1,500 rows" in texts(at)
+    assert "Download all 1,500 problems as CSV" in [d.label for d in at.get("download_button")]

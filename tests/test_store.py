@@ -414,7 +414,7 @@ def test_update_reading_keeps_old_value_in_audit_and_refreshes_weekly(store, mak
     assert weekly_table(store) == [("P1", "hip_flexion", "left", "2026-01-05", 30.0, 3)]
     assert store.data_version() == version + 2
     entry = store.audit_log(SYSTEM, username="boss").iloc[-1]  # oldest first of boss's entries
-    assert (entry["action"], entry["entity"], entry["entity_id"]) == ("update", "reading", "3")
+    assert (entry["action"], entry["entity"], entry["entity_id"]) == ("update", "readings", "3")
     assert json.loads(entry["old_value"])["value"] == 90.0 and json.loads(entry["old_value"])["note"] is None
     assert json.loads(entry["new_value"])["value"] == 30.0
     assert store.readings(SYSTEM).set_index("id").loc[3, "entered_by"] == "boss"

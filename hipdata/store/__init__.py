@@ -70,6 +70,13 @@ class ImportResult:
     patients_created: int
 
 
+@dataclass(frozen=True)
+class CheckedFile:
+    readings: int
+    patients: int
+    preview: pd.DataFrame  # the first 20 readings as they would be stored
+
+
 @contextmanager
 def _registered(cur, name: str, frame: pd.DataFrame) -> Iterator[None]:
     """A DataFrame visible to SQL as `name` for the duration of the block."""
@@ -245,31 +252,53 @@ class Store:
         )  # fmt: skip
 
     def _audit_each(
-        self, cur, actor: Actor, entity: str, relation: str, id_column: str | None = None
+        self,
+        cur,
+        actor: Actor,
+        entity: str,
+        relation: str,
+        id_column: str | None = None,
+        action: str = "insert",
     ) -> None:
-        """One audit row per inserted row of `relation`, written in one statement (new value = the row as JSON)."""
+        """One audit row per row of `relation`, written in one statement: the row as JSON is the new value of
+        an insert and the old value of a delete."""
         entity_id = f"CAST(r.{id_column} AS VARCHAR)" if id_column else "NULL"
+        row = "to_json(r)::VARCHAR"
+        old, new = (row, "NULL") if action == "delete" else ("NULL", row)
         cur.execute(
             f"""INSERT INTO audit
-                SELECT (SELECT coalesce(max(id), 0) FROM audit) + row_number() OVER (), now(), ?, 'insert', ?,
-                       {entity_id}, r.patient_id, NULL, to_json(r)::VARCHAR
+                SELECT (SELECT coalesce(max(id), 0) FROM audit) + row_number() OVER (), now(), ?, ?, ?,
+                       {entity_id}, r.patient_id, {old}, {new}
                 FROM {relation} r""",
-            [actor.username, entity],
+            [actor.username, action, entity],
         )
 
     def audit_log(
         self, actor: Actor, patient_id: str | None = None, username: str | None = None,
-        since: date | None = None, until: date | None = None,
+        since: date | None = None, until: date | None = None, limit: int | None = None, offset: int = 0,
     ) -> pd.DataFrame:  # fmt: skip
+        """Audit entries, newest first, filtered (and, with `limit`, paged) in SQL."""
+        where, params = self._audit_filter(actor, patient_id, username, since, until)
+        return self._df(
+            f"""SELECT id, changed_at, actor, action, entity, entity_id, patient_id, old_value, new_value
+                FROM audit WHERE {where} ORDER BY id DESC LIMIT ? OFFSET ?""",
+            [*params, limit, max(int(offset), 0)],
+        )
+
+    def audit_count(
+        self, actor: Actor, patient_id: str | None = None, username: str | None = None,
+        since: date | None = None, until: date | None = None,
+    ) -> int:  # fmt: skip
+        where, params = self._audit_filter(actor, patient_id, username, since, until)
+        return int(self._one(f"SELECT count(*) FROM audit WHERE {where}", params))
+
+    @staticmethod
+    def _audit_filter(actor: Actor, patient_id, username, since, until) -> tuple[str, list]:
         if not actor.sees_everything:
             raise AccessDenied("only admins may read the audit trail")
-        return self._df(
-            """SELECT id, changed_at, actor, action, entity, entity_id, patient_id, old_value, new_value FROM audit
-               WHERE (?::VARCHAR IS NULL OR patient_id = ?) AND (?::VARCHAR IS NULL OR actor = ?)
-                 AND (?::DATE IS NULL OR changed_at >= ?) AND (?::DATE IS NULL OR changed_at < ?::DATE + 1)
-               ORDER BY id DESC""",
-            [patient_id, patient_id, username, username, since, since, until, until],
-        )
+        where = """(?::VARCHAR IS NULL OR patient_id = ?) AND (?::VARCHAR IS NULL OR actor = ?)
+                   AND (?::DATE IS NULL OR changed_at >= ?) AND (?::DATE IS NULL OR changed_at < ?::DATE + 1)"""
+        return where, [patient_id, patient_id, username, username, since, since, until, until]
 
     # ---- patients ------------------------------------------------------------------------------
 
@@ -399,7 +428,7 @@ class Store:
         last_id = cur.execute("SELECT coalesce(max(id), 0) FROM readings").fetchall()[0][0]
         if per_row_audit:
             new_rows = f"(SELECT * EXCLUDE (deleted_at, deleted_by) FROM readings WHERE id > {int(first_id)})"
-            self._audit_each(cur, actor, "reading", new_rows, "id")
+            self._audit_each(cur, actor, "readings", new_rows, "id")
         elif added:  # a bulk import: one entry naming the id range; each row keeps who entered it and when
             summary = {
                 "readings": added,
@@ -467,22 +496,32 @@ class Store:
         values as numbers), and the remaining rules run on the typed rows. A file with anything else (a
         stray space, a typo, a broken row) is read again as text: there every rule of
         validate.clean_readings runs (tests hold the two to the same answers) and every problem is named.
-        The reading happens before the transaction, into temporary tables only: a file DuckDB cannot read
-        must not abort the transaction the text pass still needs.
         """
-        today = today or date.today()
         cur = self._cursor()
-        if not csv_file.read_typed(cur, path, header, today):
-            csv_file.read_text(cur, path, header)
-            csv_file.check_structure(cur, len(header))
-            csv_file.check_text(cur, today)
-            csv_file.type_text(cur)
+        csv_file.read_checked(cur, path, header, today or date.today())
         progress("checking")
         with self._write() as cur:
             progress("writing")
             result = self._insert_incoming(cur, actor, dedupe=True, per_row_audit=False)
             progress("saving")
         return result
+
+    def check_csv(
+        self, path: str | Path, header: list[str], today: date | None = None, problems_to: Path | None = None
+    ) -> CheckedFile:
+        """Check a readings CSV file as import_csv does, writing nothing: the counts and the first rows.
+
+        On a bad file the ValidationError holds the first contract.MAX_KEPT problems and the count of all;
+        with `problems_to`, every problem is also written there as a spreadsheet-safe CSV file.
+        """
+        cur = self._cursor()
+        csv_file.read_checked(cur, path, header, today or date.today(), problems_to)
+        readings, patients = cur.execute(
+            "SELECT count(*), count(DISTINCT patient_id) FROM incoming"
+        ).fetchall()[0]
+        preview = cur.execute(f"SELECT {_AS_TEXT} FROM incoming ORDER BY rowid LIMIT 20").df()
+        cur.execute("DROP TABLE incoming")
+        return CheckedFile(int(readings), int(patients), preview)
 
     def _drop_already_stored(self, cur) -> None:
         """Keep only the occurrences of each reading beyond those already stored (k - j of them)."""
@@ -602,7 +641,7 @@ class Store:
                     entered_at = now(), entered_by = ? WHERE id = ?""",
                 [*values, new["date"].date(), actor.username, reading_id],
             )
-            self._audit(cur, actor, "update", "reading", reading_id, old["patient_id"],
+            self._audit(cur, actor, "update", "readings", reading_id, old["patient_id"],
                         {k: old[k] for k in (*fields, "date")},
                         {**dict(zip(fields, values, strict=True)), "date": new["date"].date()})  # fmt: skip
 
@@ -644,7 +683,7 @@ class Store:
             reading = dict(zip([d[0] for d in result.description], row, strict=True))
             cur.execute("UPDATE readings SET deleted_at = NULL, deleted_by = NULL WHERE id = ?", [reading_id])
             deletion = {k: reading.pop(k) for k in ("deleted_at", "deleted_by")}
-            self._audit(cur, actor, "restore", "reading", reading_id, reading["patient_id"], deletion,
+            self._audit(cur, actor, "restore", "readings", reading_id, reading["patient_id"], deletion,
                         dict.fromkeys(deletion))  # fmt: skip
         return reading
 
@@ -691,16 +730,19 @@ class Store:
     def _replace_week_log(self, cur, actor: Actor, patient_id: str, week: date, clean: pd.DataFrame) -> None:
         import pandas as pd
 
-        old = cur.execute(
-            "SELECT id FROM exercise_log WHERE patient_id = ? AND week = ? AND deleted_at IS NULL",
+        cur.execute(
+            """CREATE OR REPLACE TEMP TABLE replaced_log AS SELECT * FROM exercise_log
+               WHERE patient_id = ? AND week = ? AND deleted_at IS NULL""",
             [patient_id, week],
-        ).fetchall()
-        for (row_id,) in old:  # at most a handful of exercises a week
-            cur.execute(
-                "UPDATE exercise_log SET deleted_at = now(), deleted_by = ? WHERE id = ?",
-                [actor.username, row_id],
-            )
-            self._audit(cur, actor, "delete", "exercise_log", row_id, patient_id)
+        )
+        self._audit_each(
+            cur, actor, "exercise_log", "replaced_log", "id", action="delete"
+        )  # old rows in full
+        cur.execute(
+            "UPDATE exercise_log SET deleted_at = now(), deleted_by = ? WHERE id IN (SELECT id FROM replaced_log)",
+            [actor.username],
+        )
+        cur.execute("DROP TABLE replaced_log")
         if len(clean):
             self._insert_owned(
                 cur, actor, "exercise_log", clean.assign(patient_id=patient_id, week=pd.Timestamp(week))
@@ -781,13 +823,17 @@ class Store:
         if not actor.sees_everything:
             raise AccessDenied("only an admin may change accounts")
         with self._write() as cur:
-            if not cur.execute("SELECT count(*) FROM users WHERE username = ?", [username]).fetchall()[0][0]:
+            result = cur.execute("SELECT * FROM users WHERE username = ?", [username])
+            row = _first(result)
+            if row is None:
                 raise ValueError(f"no account named {username!r}")
+            before = dict(zip([d[0] for d in result.description], row, strict=True))
             sets = ", ".join(f"{k} = ?" for k in changes)
             cur.execute(f"UPDATE users SET {sets} WHERE username = ?", [*changes.values(), username])
             if changes.get("disabled") or "password_hash" in changes:  # a reset signs everyone out
                 cur.execute("DELETE FROM sessions WHERE username = ?", [username])
-            self._audit(cur, actor, "update", "user", username, None, None, audit_new)
+            old = {k: before[k] for k in audit_new if k in before} or None  # never the password hash
+            self._audit(cur, actor, "update", "user", username, None, old, audit_new)
 
     def disable_account(self, actor: Actor, username: str) -> None:
         self._update_account(actor, username, {"disabled": True}, {"disabled": True})

@@ -78,7 +78,12 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE readings ALTER measured_by TYPE measured_by_id;
     DROP TABLE weekly;
     """,
-    # 5: the data version of the last write that changed each patient's records, so that caches of one
+    # 5: one audit entity name per table: readings were audited as `reading` when inserted or corrected
+    # and as `readings` when deleted or imported.
+    """
+    UPDATE audit SET entity = 'readings' WHERE entity = 'reading';
+    """,
+    # 6: the data version of the last write that changed each patient's records, so that caches of one
     # patient's results (and the caseload's rows) are recomputed only when that patient's data changed
     """
     ALTER TABLE patients ADD COLUMN changed BIGINT NOT NULL DEFAULT 0;

@@ -1,6 +1,7 @@
 """Tables (DataFrames) written as CSV by DuckDB's writer: several times faster than pandas' on wide tables.
 
-The text matches pandas' `to_csv`: numbers as the shortest text that reads back the same, a missing
+Text cells are spreadsheet-safe (contract.SPREADSHEET_ESCAPED); otherwise the text matches pandas'
+`to_csv`: numbers as the shortest text that reads back the same, a missing
 value (None or NaN) as an empty field, an empty string unquoted, booleans as True/False, dates as
 YYYY-MM-DD, LF line ends.
 """
@@ -13,6 +14,8 @@ from typing import TYPE_CHECKING
 
 import duckdb
 
+from hipdata.store.csv_file import spreadsheet_escaped
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -23,8 +26,8 @@ def _column(name: str, kind: str) -> str:
         return f"CASE WHEN {quoted} THEN 'True' WHEN NOT {quoted} THEN 'False' END AS {quoted}"
     if kind.startswith(("TIMESTAMP", "DATE")):
         return f"strftime({quoted}, '%Y-%m-%d') AS {quoted}"
-    if kind in ("VARCHAR",) or kind.startswith("ENUM"):
-        return f"nullif({quoted}::VARCHAR, '') AS {quoted}"  # DuckDB quotes '' to tell it from NULL
+    if kind in ("VARCHAR",) or kind.startswith("ENUM"):  # DuckDB quotes '' to tell it from NULL
+        return f"nullif({spreadsheet_escaped(quoted + '::VARCHAR')}, '') AS {quoted}"
     return quoted
 
 
