@@ -3,6 +3,7 @@
 import streamlit as st
 
 from hipdata import ui
+from hipdata.text import counted
 
 PAGE_SIZE = 100
 
@@ -22,5 +23,7 @@ pages = max(1, -(-total // PAGE_SIZE))
 page = st.number_input(f"Page (of {pages:,})", min_value=1, max_value=pages, value=1, step=1)
 log = store.audit_log(actor, **chosen, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
 first = (page - 1) * PAGE_SIZE + 1 if total else 0
-st.caption(f"{total:,} entries, newest first; showing {first:,}–{first + len(log) - 1 if total else 0:,}.")
+st.caption(
+    f"{counted(total, 'entry', 'entries')}, newest first; showing {first:,}–{first + len(log) - 1 if total else 0:,}."
+)
 st.dataframe(log, hide_index=True, width="stretch")

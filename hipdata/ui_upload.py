@@ -51,7 +51,9 @@ def upload_section(actor: Actor) -> None:
         show_file_problems(checked, lambda: file_import.problems_csv(ui.store(), data, today))
         return
     found = checked.file
-    st.write(f"{found.readings} readings for {found.patients} patients, all valid. Preview:")
+    st.write(
+        f"{counted(found.readings, 'reading')} for {counted(found.patients, 'patient')}, all valid. Preview:"
+    )
     st.dataframe(found.preview, hide_index=True, width="stretch")
     if st.button("Import", type="primary"):
         with st.spinner("Importing"), file_import.saved(data) as path:
@@ -64,8 +66,8 @@ def upload_section(actor: Actor) -> None:
                 st.error(f"Nothing was imported: {ui.md_escape(error)}")
                 return
         st.success(
-            f"Imported {result.added} readings ({result.skipped} already present, "
-            f"{result.patients_created} new patients)."
+            f"Imported {counted(result.added, 'reading')} ({result.skipped:,} already present, "
+            f"{counted(result.patients_created, 'new patient')})."
         )
 
 
