@@ -8,10 +8,12 @@ import subprocess
 import sys
 import time
 import urllib.request
+from contextlib import suppress
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 pytestmark = pytest.mark.browser
 ROOT = Path(__file__).parents[1]
@@ -94,7 +96,13 @@ def page(browser):
 
 
 def settle(page: Page) -> None:
-    """Wait until the script has finished its run."""
+    """Wait until the script has finished the run that the last action started.
+
+    On a busy machine the run may start a moment after the click: wait for it to start (briefly), or the
+    state read is still the one from before the click, and the next action races the rerun.
+    """
+    with suppress(PlaywrightTimeout):
+        page.wait_for_selector("[data-testid='stApp'][data-test-script-state='running']", timeout=1_000)
     page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']", timeout=30_000)
     page.wait_for_timeout(300)
 
