@@ -42,7 +42,9 @@ def clean(activities: list, ratings: list) -> tuple[list[str], list[int], float]
         problems.append(Problem(None, "activities", str(len(names)),
                                 f"name {MIN_ACTIVITIES} to {MAX_ACTIVITIES} activities"))  # fmt: skip
     if len(ratings) != len(names):
-        problems.append(Problem(None, "ratings", str(len(ratings)), f"rate each of the {len(names)} activities"))
+        problems.append(
+            Problem(None, "ratings", str(len(ratings)), f"rate each of the {len(names)} activities")
+        )
     for i, name in enumerate(names, start=1):
         if not name:
             problems.append(Problem(None, f"activity {i}", "", "name the activity"))
@@ -167,4 +169,3 @@ def summary(rows: pd.DataFrame, as_of: date | None = None) -> pd.DataFrame:
     latest = rows.sort_values(["patient_id", "date", "id"]).groupby("patient_id")["score"].last()
     out = mean.set_index("patient_id").assign(psfs_latest=latest).reset_index()
     return out.rename(columns={"change": "psfs_change", "status": "psfs_status"}).loc[:, columns]
-
