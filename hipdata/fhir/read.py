@@ -104,8 +104,8 @@ def read_fhir(data: bytes, today: date | None = None) -> Records:
         for i, _, resource in entries:  # patients first: observations may point at them by fullUrl
             if resource and resource.get("resourceType") == "Patient":
                 _patient(reader, i, f"entry[{i}].resource", resource, document["entry"][i].get("fullUrl"))
-        for i, e in enumerate(document.get("entry", [])):
-            if e.get("resource", {}).get("resourceType") == "QuestionnaireResponse" and e.get("fullUrl"):
+        for e in document.get("entry", []):
+            if (e.get("resource") or {}).get("resourceType") == "QuestionnaireResponse" and e.get("fullUrl"):
                 reader.responses.setdefault(e["fullUrl"], None)
     else:
         entries = [(0, "Observation", document)]
