@@ -19,7 +19,6 @@ from hipdata.auth import SYSTEM, Actor
 from hipdata.fhir import FhirError, codes, export_json, import_json, read_fhir
 from hipdata.store import AccessDenied, Store
 from hipdata.validate import clean_readings
-
 from tests.conftest import TODAY
 
 MODELS = {"Patient": Patient, "Observation": Observation, "Questionnaire": Questionnaire,
