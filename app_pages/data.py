@@ -4,7 +4,7 @@ import io
 
 import streamlit as st
 
-from hipdata import ui
+from hipdata import ui, ui_fhir
 from hipdata.contract import ValidationError
 from hipdata.csv_io import read_readings, readings_csv
 
@@ -44,6 +44,8 @@ if upload is not None:
                     f"Imported {result.added} readings ({result.skipped} already present, "
                     f"{result.patients_created} new patients)."
                 )
+
+ui_fhir.fhir_upload(actor)
 
 st.subheader("Export readings")
 export = store.export_readings(actor)

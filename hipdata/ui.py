@@ -382,3 +382,10 @@ def lefs_form(actor: Actor, patient_id: str, day: date) -> None:
                            "answers": [lefs.encode(answers)], "total": [total]}  # fmt: skip
                     store().add_records(actor, "lefs", pd.DataFrame(row))
                     st.success(f"LEFS saved: {total}/80.")
+
+
+def psfs_form(actor: Actor, patient_id: str, day: date) -> None:
+    """The PSFS at check-in (hipdata.ui_psfs): its activities at the start, their ratings every 2 weeks."""
+    from hipdata.ui_psfs import psfs_form
+
+    psfs_form(actor, patient_id, day)
