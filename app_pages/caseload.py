@@ -31,10 +31,12 @@ st.caption(
 view = table.assign(
     patient=table["patient_id"] + table["display_name"].map(lambda n: f" · {n}" if n else ""),
     adherence=100 * table["adherence"].clip(upper=1.5),
+    psfs=table["psfs_status"].map(ui.STATUS_WORDS),
 )[
     [
         "patient", "badges", "weeks_in_programme", "days_since_checkin", "adherence",
         "rom_mdc", "rom_series", "pain_mdc", "pain_series", "lefs_latest", "lefs_change",
+        "psfs_latest", "psfs_change", "psfs",
     ]
 ]  # fmt: skip
 event = st.dataframe(
@@ -69,6 +71,11 @@ event = st.dataframe(
         "pain_series": st.column_config.TextColumn("Pain series", width="medium"),
         "lefs_latest": st.column_config.NumberColumn("LEFS", format="%d", width="small"),
         "lefs_change": st.column_config.NumberColumn("LEFS Δ", format="%+d", width="small"),
+        "psfs_latest": st.column_config.NumberColumn("PSFS", format="%.1f", width="small",
+                                                     help="Latest PSFS score: mean of the patient's own activities, 0-10"),
+        "psfs_change": st.column_config.NumberColumn("PSFS Δ", format="%+.1f", width="small",
+                                                     help="Change of the PSFS mean from baseline; MDC 2 points"),
+        "psfs": st.column_config.TextColumn("PSFS status", width="small"),
     },
 )  # fmt: skip
 selected = event.selection.rows if event else []

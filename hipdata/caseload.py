@@ -10,7 +10,7 @@ from datetime import date, timedelta
 import numpy as np
 import pandas as pd
 
-from hipdata import catalog, lefs
+from hipdata import catalog, lefs, psfs
 from hipdata.analysis import Progress
 
 ADHERENCE_WEEKS = 4
@@ -24,6 +24,7 @@ BADGES = {
     "plateau": "Plateau",
     "asymmetry": "Asymmetry",
     "lefs_important": "LEFS changed ≥9",
+    "psfs_worsened": "PSFS worsened",
 }
 
 
@@ -55,12 +56,20 @@ def _biggest_change(trends: pd.DataFrame, groups: tuple[str, ...], name: str) ->
     )
 
 
+def _psfs(scores: pd.DataFrame | None, as_of: date) -> pd.DataFrame:
+    """PSFS latest score, change of the mean from baseline and its status (the rules of every series)."""
+    if scores is None or scores.empty:
+        return pd.DataFrame(columns=["patient_id", "psfs_latest", "psfs_change", "psfs_status"])
+    return psfs.summary(scores, as_of)
+
+
 def caseload(
     patients: pd.DataFrame,
     progress: Progress,
     exercise_log: pd.DataFrame,
     programme: pd.DataFrame,
     lefs_scores: pd.DataFrame,
+    psfs_scores: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     as_of = progress.as_of
     flags = progress.flags
@@ -72,6 +81,7 @@ def caseload(
         .merge(_biggest_change(progress.trends, ("pain",), "pain"), on="patient_id", how="left")
         .merge(adherence(exercise_log, programme, as_of), left_on="patient_id", right_index=True, how="left")
         .merge(lefs.summary(lefs_scores), on="patient_id", how="left")
+        .merge(_psfs(psfs_scores, as_of), on="patient_id", how="left")
     )
     this_monday = pd.Timestamp(as_of - timedelta(days=as_of.weekday()))
     table["weeks_in_programme"] = ((this_monday - table["first_week"]).dt.days // 7 + 1).astype("Int64")
@@ -89,6 +99,7 @@ def caseload(
     )
     table["flag_count"] = sum(has[f].astype(int) for f in PRIORITY)
     has["lefs_important"] = table["lefs_important"]
+    has["psfs_worsened"] = table["psfs_status"].eq("worsened")
     badges = pd.Series("", index=table.index)
     for flag, label in BADGES.items():  # a loop over the handful of flags, not over patients
         badges = badges + np.where(has[flag], label + " · ", "")
