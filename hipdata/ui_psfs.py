@@ -62,7 +62,7 @@ def psfs_view(actor: Actor, patient_id: str, key: str = "psfs") -> None:
     from hipdata import charts
 
     rows = store().records(actor, "psfs", patient_id)
-    st.subheader("Your activities (PSFS)")
+    st.subheader("Your activities (PSFS)" if actor.role == "patient" else "The patient's activities (PSFS)")
     if rows.empty:
         st.caption("No PSFS yet: the check-in asks for it at the start, then every 2 weeks.")
         return
