@@ -122,7 +122,7 @@ def test_fhir_bundle_goes_from_the_review_page_to_the_data_page_of_an_empty_data
             page = phone.new_page()
             sign_in(page, url, "pat1")
             page.get_by_text("Rate your activities (PSFS)").click()
-            expect(page.get_by_label("Hike the ridge (0-10)")).to_be_visible()
+            expect(page.get_by_label("Hike the ridge (0-10)")).to_be_visible(timeout=20_000)
             shoot(page, "checkin-psfs-phone")
             phone.close()
         records = read_fhir(bundle.read_bytes())
@@ -138,7 +138,7 @@ def test_fhir_bundle_goes_from_the_review_page_to_the_data_page_of_an_empty_data
                 str(bundle)
             )
             settle(page)
-            expect(page.get_by_text("all valid")).to_be_visible()
+            expect(page.get_by_text("all valid")).to_be_visible(timeout=20_000)
             page.get_by_role("button", name="Import FHIR file").click()
             settle(page)
             added = len(records.readings) + 3

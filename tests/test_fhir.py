@@ -383,3 +383,17 @@ def test_cli_export_and_import(run_cli, tmp_path):
         bad.exit_code == 2 and "nothing imported" in bad.output and "valueQuantity.code = 'mm'" in bad.output
     )
     assert run_cli("fhir", "export", "--patient", "nobody", "-o", out).exit_code == 2
+
+
+def test_patient_ids_are_held_to_the_csv_limits(exported):
+    patient_index = next(
+        i for i, e in enumerate(exported["entry"]) if e["resource"]["resourceType"] == "Patient"
+    )
+    exported["entry"][patient_index]["resource"]["identifier"][0]["value"] = "x" * 65
+    i, obs = first_reading(exported, "hip_flexion")
+    obs["subject"]["identifier"]["value"] = "   "
+    text = problems_of(exported)
+    assert (
+        f"entry[{patient_index}].resource.identifier[0].value = '{'x' * 65}': a patient id is 1 to 64" in text
+    )
+    assert f"entry[{i}].resource.subject.identifier.value = '   ': a patient id is 1 to 64" in text

@@ -18,10 +18,11 @@ import pandas as pd
 from pydantic import ValidationError as ModelError
 
 from hipdata import catalog, lefs, psfs
-from hipdata.contract import READING_COLUMNS, Problem, ValidationError
+from hipdata.contract import PATIENT_ID_MAX, READING_COLUMNS, Problem, ValidationError
 from hipdata.fhir import codes
 from hipdata.validate import clean_readings
 
+NAME_MAX = 200  # characters of a patient's display name
 ALLOWED_TYPES = ("Patient", "Observation", "QuestionnaireResponse", "Questionnaire")
 _DATE_TIME = re.compile(r"(\d{4}-\d{2}-\d{2})(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})?)?")
 # Where each readings column comes from, for naming a problem the CSV rules found.
@@ -175,10 +176,23 @@ def _patient(reader: _Reader, i: int, prefix: str, resource: dict, full_url: str
             i, f"{prefix}.identifier", None, f"needs an identifier with system {codes.PATIENT_SYSTEM}"
         )
         return
+    if not _valid_id(reader, i, f"{prefix}.identifier[0].value", ids[0]):
+        return
     names = [n.get("text") for n in resource.get("name", []) if n.get("text")]
+    if names and len(names[0]) > NAME_MAX:
+        reader.fail(i, f"{prefix}.name[0].text", names[0], f"must be at most {NAME_MAX} characters")
+        return
     reader.names[ids[0]] = names[0] if names else reader.names.get(ids[0], "")
     if full_url:
         reader.patients[full_url] = ids[0]
+
+
+def _valid_id(reader: _Reader, i: int, path: str, value: str) -> bool:
+    """A patient id as the CSV allows it: 1 to 64 characters, not only spaces."""
+    if value.strip() and len(value) <= PATIENT_ID_MAX:
+        return True
+    reader.fail(i, path, value, f"a patient id is 1 to {PATIENT_ID_MAX} characters, not only spaces")
+    return False
 
 
 def _subject(reader: _Reader, i: int, prefix: str, resource: dict) -> str | None:
@@ -186,6 +200,8 @@ def _subject(reader: _Reader, i: int, prefix: str, resource: dict) -> str | None
     identifier = subject.get("identifier") or {}
     if identifier.get("system") == codes.PATIENT_SYSTEM and identifier.get("value"):
         patient_id = identifier["value"]
+        if not _valid_id(reader, i, f"{prefix}.subject.identifier.value", patient_id):
+            return None
         reader.names.setdefault(patient_id, "")
         return patient_id
     if subject.get("reference") in reader.patients:
