@@ -397,3 +397,14 @@ def test_patient_ids_are_held_to_the_csv_limits(exported):
         f"entry[{patient_index}].resource.identifier[0].value = '{'x' * 65}': a patient id is 1 to 64" in text
     )
     assert f"entry[{i}].resource.subject.identifier.value = '   ': a patient id is 1 to 64" in text
+
+
+@pytest.mark.parametrize("answer", [True, 3.0, "3", None])
+def test_questionnaire_answers_must_be_json_integers(exported, answer):
+    j, response = next((j, e["resource"]) for j, e in enumerate(exported["entry"])
+                       if e["resource"].get("questionnaire") == codes.LEFS_QUESTIONNAIRE)  # fmt: skip
+    response["item"][4]["answer"][0]["valueInteger"] = answer
+    assert (
+        f"entry[{j}].resource.item: LEFS: answer every item with 0-4; missing or invalid: item 5"
+        in problems_of(exported)
+    )

@@ -456,8 +456,11 @@ def _response(reader: _Reader, i: int, prefix: str, qr: dict, full_url: str | No
 
 
 def _answer(item: dict | None, key: str):
+    """The one answer of an item; an integer must be a JSON integer (the R4B model also takes true, 3.0 and "3")."""
     answers = (item or {}).get("answer") or []
-    return answers[0].get(key) if len(answers) == 1 else None
+    value = answers[0].get(key) if len(answers) == 1 else None
+    wanted = int if key == "valueInteger" else str
+    return value if type(value) is wanted else None
 
 
 def _check_scores(reader: _Reader) -> None:
