@@ -201,3 +201,18 @@ def test_checkin_refuses_too_few_activities_and_saves_nothing(patient_app):
     errors = " ".join(e.value for e in at.error)
     assert "name 3 to 5 activities" in errors and "rating 2" in errors
     assert patient_app.store.records(SYSTEM, "psfs", "P1").empty
+
+
+def test_progress_page_shows_the_psfs_verdict_in_words(patient_app):
+    store = patient_app.store
+    today = date.today()
+    for n, ratings in enumerate([[3, 3, 3], [3, 3, 3], [6, 6, 6], [6, 6, 6]]):
+        day = today - timedelta(weeks=2 * (3 - n))
+        store.add_records(SYSTEM, "psfs", psfs.row("P1", day, ACTIVITIES, ratings))
+    at = patient_app()
+    at.switch_page("app_pages/progress.py").run()
+    assert not at.exception
+    metric = next(m for m in at.metric if m.label.startswith("PSFS score"))
+    assert metric.value == "6.0/10" and "Improved" in str(metric.proto.delta)
+    assert any(s.value == "Your activities (PSFS)" for s in at.subheader)
+    assert "**2 points** in the mean" in " ".join(m.value for m in at.markdown)

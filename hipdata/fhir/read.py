@@ -22,7 +22,6 @@ from hipdata.contract import PATIENT_ID_MAX, READING_COLUMNS, Problem, Validatio
 from hipdata.fhir import codes
 from hipdata.validate import clean_readings
 
-NAME_MAX = 200  # characters of a patient's display name
 ALLOWED_TYPES = ("Patient", "Observation", "QuestionnaireResponse", "Questionnaire")
 _DATE_TIME = re.compile(r"(\d{4}-\d{2}-\d{2})(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})?)?")
 # Where each readings column comes from, for naming a problem the CSV rules found.
@@ -179,9 +178,6 @@ def _patient(reader: _Reader, i: int, prefix: str, resource: dict, full_url: str
     if not _valid_id(reader, i, f"{prefix}.identifier[0].value", ids[0]):
         return
     names = [n.get("text") for n in resource.get("name", []) if n.get("text")]
-    if names and len(names[0]) > NAME_MAX:
-        reader.fail(i, f"{prefix}.name[0].text", names[0], f"must be at most {NAME_MAX} characters")
-        return
     reader.names[ids[0]] = names[0] if names else reader.names.get(ids[0], "")
     if full_url:
         reader.patients[full_url] = ids[0]
