@@ -408,3 +408,27 @@ def test_questionnaire_answers_must_be_json_integers(exported, answer):
         f"entry[{j}].resource.item: LEFS: answer every item with 0-4; missing or invalid: item 5"
         in problems_of(exported)
     )
+
+
+def test_a_bundle_from_another_system_reads_by_reference_and_loinc(tmp_path):
+    """No project codes on the pain reading and a subject by reference only, as an EHR might send it."""
+    patient = {"resourceType": "Patient", "identifier": [{"system": codes.PATIENT_SYSTEM, "value": "EHR-7"}],
+               "name": [{"given": ["Ana"], "family": "Lopez"}]}  # fmt: skip
+    pain = {"resourceType": "Observation", "status": "amended",
+            "category": [{"coding": [{"system": codes.CATEGORY_SYSTEM, "code": "survey"}]}],
+            "code": {"coding": [{"system": "http://loinc.org", "code": "72514-3"}]},
+            "subject": {"reference": "urn:uuid:0b6c2f0e-7a53-4c38-9d57-1f7d2a3b9c01"},
+            "effectiveDateTime": "2026-02-03T08:15:00-05:00",
+            "valueQuantity": {"value": 4, "system": codes.UCUM, "code": "{score}"},
+            "bodySite": {"coding": [{"system": codes.SNOMED, "code": "37822005"}]},
+            "performer": [{"reference": "Practitioner/42"}]}  # fmt: skip
+    bundle = {"resourceType": "Bundle", "type": "collection", "entry": [
+        {"fullUrl": "urn:uuid:0b6c2f0e-7a53-4c38-9d57-1f7d2a3b9c01", "resource": patient},
+        {"fullUrl": "urn:uuid:5d1f0c3e-2b7a-4f7e-8e21-9a3c7b6d5e02", "resource": pain}]}  # fmt: skip
+    store = Store(tmp_path / "ehr.duckdb")
+    assert import_json(store, SYSTEM, json.dumps(bundle).encode(), today=TODAY).added == 1
+    row = store.readings(SYSTEM).iloc[0]
+    assert (row["patient_id"], str(row["date"].date()), row["measure"], row["side"], row["value"]) == (
+        "EHR-7", "2026-02-03", "pain_low_back", "", 4.0)  # fmt: skip
+    assert row["measured_by"] == "therapist"
+    assert store.patients(SYSTEM).iloc[0]["display_name"] == "Ana Lopez"

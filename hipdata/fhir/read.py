@@ -177,7 +177,9 @@ def _patient(reader: _Reader, i: int, prefix: str, resource: dict, full_url: str
         return
     if not _valid_id(reader, i, f"{prefix}.identifier[0].value", ids[0]):
         return
-    names = [n.get("text") for n in resource.get("name", []) if n.get("text")]
+    names = [n.get("text") or " ".join([*n.get("given", []), n.get("family", "")]).strip()
+             for n in resource.get("name", [])]  # fmt: skip
+    names = [n for n in names if n]
     reader.names[ids[0]] = names[0] if names else reader.names.get(ids[0], "")
     if full_url:
         reader.patients[full_url] = ids[0]
