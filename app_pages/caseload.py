@@ -40,7 +40,7 @@ event = st.dataframe(
     key="caseload-table",
     column_config={
         "patient": st.column_config.TextColumn("Patient", pinned=True, width=124),
-        "badges": st.column_config.TextColumn("Flags", width=210, help="Why this patient needs attention"),
+        "badges": st.column_config.TextColumn("Flags", width=190, help="Why this patient needs attention"),
         "days_since_checkin": st.column_config.NumberColumn(
             "Days", width=50, help="Days since the last check-in (14 or more: inactive)"
         ),
@@ -61,6 +61,11 @@ event = st.dataframe(
         ),
         "lefs": st.column_config.TextColumn(
             "LEFS", width=64, help="Latest LEFS score out of 80 (change since the first; 9 or more is important)"
+        ),
+        "psfs": st.column_config.TextColumn(
+            "PSFS", width=72,
+            help="Latest PSFS score: the mean rating 0-10 of the patient's own activities (change since the "
+            "first; 2 points or more is real)",
         ),
     },
 )  # fmt: skip

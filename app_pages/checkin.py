@@ -30,6 +30,7 @@ context = checkin.usual_context(history)
 gen = st.session_state.setdefault("checkin_gen", 0)  # new widget keys after a save give an empty form
 errors: dict[str, str] = st.session_state.get("checkin_errors", {})
 ui.lefs_form(actor, patient, day)
+ui.psfs_form(actor, patient, day)
 
 with st.form(f"checkin-{gen}"):
     values: dict[tuple[str, str], float | None] = {}

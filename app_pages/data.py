@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from hipdata import ui, ui_upload
+from hipdata import ui, ui_fhir, ui_upload
 from hipdata.csv_io import readings_csv
 from hipdata.text import counted
 
@@ -17,6 +17,8 @@ st.caption(
     "importing the same file twice adds nothing."
 )
 ui_upload.upload_section(actor)
+
+ui_fhir.fhir_upload(actor)
 
 st.subheader("Export readings")
 export = store.export_readings(actor)

@@ -5,8 +5,9 @@ from datetime import date, timedelta
 import pandas as pd
 import streamlit as st
 
-from hipdata import catalog, charts, checkin, lefs, ui
+from hipdata import catalog, charts, checkin, lefs, ui, ui_psfs
 from hipdata.csv_io import readings_csv
+from hipdata.fhir import export_json
 from hipdata.goals import goal_status
 from hipdata.report import report_html
 
@@ -23,9 +24,17 @@ if len(row) and row.iloc[0]["badges"]:
     st.warning("Flags: " + row.iloc[0]["badges"])
 
 goals = store.records(actor, "goals", patient)
-progress_tab, goals_tab, notes_tab, programme_tab, lefs_tab, context_tab, deleted_tab, report_tab = st.tabs(
-    ["Progress", "Goals", "Notes", "Programme", "LEFS", "Context", "Deleted", "Report"]
-)
+(
+    progress_tab,
+    goals_tab,
+    notes_tab,
+    programme_tab,
+    lefs_tab,
+    psfs_tab,
+    context_tab,
+    deleted_tab,
+    report_tab,
+) = st.tabs(["Progress", "Goals", "Notes", "Programme", "LEFS", "PSFS", "Context", "Deleted", "Report"])
 with progress_tab:
     ui.progress_view(actor, patient, key="review")
 
@@ -101,6 +110,9 @@ with lefs_tab:
     else:
         st.caption("No LEFS yet: the patient is asked for it at check-in.")
 
+with psfs_tab:
+    ui_psfs.psfs_view(actor, patient, key="review-psfs")
+
 with context_tab:
     st.subheader("Measurement context")
     st.caption("Rows where the method, position, mode or rater changed: a jump there may be the instrument.")
@@ -129,6 +141,12 @@ with report_tab:
         lambda: report_html(store, actor, patient, today),
         file_name=f"hipdata-report-{patient}.html",
         mime="text/html",
+    )
+    st.download_button(  # built on click, like the report
+        "Download FHIR R4 Bundle (JSON)",
+        lambda: export_json(store, actor, patient),
+        file_name=f"hipdata-fhir-{patient}.json",
+        mime="application/fhir+json",
     )
     st.download_button(
         "Download readings (CSV)",

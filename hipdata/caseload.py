@@ -11,7 +11,7 @@ from datetime import date, timedelta
 import numpy as np
 import pandas as pd
 
-from hipdata import catalog, lefs
+from hipdata import catalog, lefs, psfs
 from hipdata.analysis import Progress, progress
 from hipdata.auth import Actor
 from hipdata.store import Patients, Store
@@ -27,6 +27,7 @@ BADGES = {
     "plateau": "Plateau",
     "asymmetry": "Asymmetry",
     "lefs_important": "LEFS changed ≥9",
+    "psfs_worsened": "PSFS worsened",
 }
 
 
@@ -70,12 +71,20 @@ def _biggest_change(trends: pd.DataFrame, groups: tuple[str, ...], name: str) ->
     )  # fmt: skip
 
 
+def _psfs(scores: pd.DataFrame | None, as_of: date) -> pd.DataFrame:
+    """PSFS latest score, change of the mean from baseline and its status (the rules of every series)."""
+    if scores is None or scores.empty:
+        return pd.DataFrame(columns=["patient_id", "psfs_latest", "psfs_change", "psfs_status"])
+    return psfs.summary(scores, as_of)
+
+
 def caseload(
     patients: pd.DataFrame,
     progress: Progress,
     exercise_log: pd.DataFrame,
     programme: pd.DataFrame,
     lefs_scores: pd.DataFrame,
+    psfs_scores: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     as_of = progress.as_of
     flags = progress.flags
@@ -87,6 +96,7 @@ def caseload(
         .merge(_biggest_change(progress.trends, ("pain",), "pain"), on="patient_id", how="left")
         .merge(adherence(exercise_log, programme, as_of), left_on="patient_id", right_index=True, how="left")
         .merge(lefs.summary(lefs_scores), on="patient_id", how="left")
+        .merge(_psfs(psfs_scores, as_of), on="patient_id", how="left")
     )
     this_monday = pd.Timestamp(as_of - timedelta(days=as_of.weekday()))
     table["weeks_in_programme"] = ((this_monday - table["first_week"]).dt.days // 7 + 1).astype("Int64")
@@ -104,6 +114,7 @@ def caseload(
     )
     table["flag_count"] = sum(has[f].astype(int) for f in PRIORITY)
     has["lefs_important"] = table["lefs_important"]
+    has["psfs_worsened"] = table["psfs_status"].eq("worsened")
     badges = pd.Series("", index=table.index)
     for flag, label in BADGES.items():  # a loop over the handful of flags, not over patients
         badges = badges + np.where(has[flag], label + " · ", "")
@@ -126,6 +137,7 @@ def for_patients(store: Store, actor: Actor, as_of: date, patients: Patients = N
         store.records(actor, "exercise_log", patients),
         store.records(actor, "programme", patients),
         store.records(actor, "lefs", patients),
+        store.records(actor, "psfs", patients),
     )
 
 
@@ -187,5 +199,8 @@ def view(table: pd.DataFrame) -> pd.DataFrame:
             "rom": change("rom"),
             "pain": change("pain"),
             "lefs": lefs_text,
+            "psfs": (
+                formatted(table["psfs_latest"], "%.1f") + formatted(table["psfs_change"], " (%+.1f)")
+            ).where(table["psfs_latest"].notna(), ""),
         }
     )

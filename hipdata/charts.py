@@ -737,3 +737,42 @@ def lefs_chart(lefs: pd.DataFrame) -> go.Figure:
         yaxis=dict(title=dict(text="LEFS total (0-80)"), range=[0, 80]),
     )  # fmt: skip
     return go.Figure(dict(data=[band, line], layout=layout))
+
+
+# ---- PSFS -------------------------------------------------------------------------------------------------
+
+
+def psfs_chart(rows: pd.DataFrame, trend: pd.DataFrame) -> go.Figure:
+    """PSFS mean over time with the baseline +/- 2 point band (MDC), each activity as a faint line."""
+    from hipdata import psfs
+
+    title = "Patient-Specific Functional Scale (your activities, higher is better)"
+    meta = {"chart": "psfs"}
+    if rows is None or rows.empty:
+        return _empty(title, "No PSFS ratings yet", meta)
+    scores = rows.assign(date=_dates(rows["date"]).to_numpy()).sort_values("date", kind="stable")
+    x_range = [scores["date"].min() - PAD, scores["date"].max() + PAD]
+    mean = trend[trend["series"] == psfs.MEAN].iloc[0]
+    low, high = max(mean["baseline"] - psfs.MDC, 0), min(mean["baseline"] + psfs.MDC, 10)
+    traces = [
+        _band(*x_range, low, high, name=f"baseline ±{psfs.MDC:g} (MDC)", fillcolor=_rgba("#0072B2", 0.13),
+              hoverinfo="text",
+              text=f"baseline {_num(mean['baseline'])} ± {psfs.MDC:g}: inside = no detectable change")
+    ]  # fmt: skip
+    items = psfs.items(scores)
+    for n, (activity, group) in enumerate(items.groupby("activity", sort=False)):  # 3 to 5 activities
+        traces.append(
+            dict(type="scatter", x=group["date"], y=group["rating"], mode="lines+markers", name=str(activity),
+                 line=dict(width=1.2, dash="dot", color=EXERCISE_COLOURS[n % len(EXERCISE_COLOURS)]), marker=dict(size=5),
+                 opacity=0.6, hovertemplate="%{x|%d %b %Y}<br>%{fullData.name}: %{y}/10<extra></extra>")
+        )  # fmt: skip
+    traces.append(
+        dict(type="scatter", x=scores["date"], y=scores["score"], mode="lines+markers", name="PSFS score (mean)",
+             line=dict(color="#0072B2", width=3), marker=dict(size=9),
+             hovertemplate="%{x|%d %b %Y}<br>PSFS <b>%{y:.2f}/10</b><extra></extra>")
+    )  # fmt: skip
+    layout = _layout(
+        title, 420, meta, xaxis=dict(title=dict(text="Date"), range=x_range),
+        yaxis=dict(title=dict(text="Rating (0 = unable, 10 = as before)"), range=[0, 10.5]),
+    )  # fmt: skip
+    return go.Figure(dict(data=traces, layout=layout))

@@ -230,6 +230,48 @@ def flags(ctx, patient, as_of, fmt):
     emit(_progress(ctx, patient, as_of).flags, fmt)
 
 
+# ---- FHIR ------------------------------------------------------------------------------------------
+
+
+@main.group()
+def fhir() -> None:
+    """FHIR R4: export a Bundle, import a Bundle or a single Observation."""
+
+
+@fhir.command("export")
+@click.option("--patient", help="Only this patient.")
+@as_of_option
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.pass_context
+def fhir_export(ctx, patient: str | None, as_of, output: Path) -> None:
+    """Write one FHIR R4 Bundle (type collection): patients, readings, LEFS and PSFS."""
+    from hipdata.fhir import export_json
+
+    store = open_store(ctx)
+    require_patient(store, patient)
+    data = export_json(store, SYSTEM, patient, as_of.date() if as_of else None)
+    output.write_bytes(data)
+    click.echo(f"FHIR Bundle written to {output}.", err=True)
+
+
+@fhir.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.pass_context
+def fhir_import(ctx, file: Path) -> None:
+    """Import a FHIR R4 JSON file all or nothing; importing it twice adds nothing."""
+    from hipdata.fhir import import_json
+
+    store = open_store(ctx)
+    try:
+        result = import_json(store, SYSTEM, file.read_bytes())
+    except ValidationError as error:
+        fail(f"{file}: nothing imported. {error}")
+    click.echo(
+        f"Imported {result.added} records ({result.skipped} already present, "
+        f"{result.patients_created} new patients)."
+    )
+
+
 # ---- report ----------------------------------------------------------------------------------------
 
 

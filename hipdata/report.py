@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 from plotly.offline import get_plotlyjs
 
-from hipdata import catalog, charts, lefs
+from hipdata import catalog, charts, lefs, psfs
 from hipdata.analysis import progress
 from hipdata.auth import Actor
 from hipdata.caseload import adherence
@@ -78,6 +78,28 @@ def _chart(figure) -> str:
         )
         + "</div>"
     )
+
+
+def _psfs_section(store: Store, actor: Actor, patient_id: str, as_of: date) -> list[str]:
+    """The PSFS: score, change judged against the MDC in words, one row per activity, and the chart."""
+    parts = ["<h2>Patient-Specific Functional Scale (PSFS)</h2>"]
+    rows = store.records(actor, "psfs", patient_id)
+    rows = rows[pd.to_datetime(rows["date"]) <= pd.Timestamp(as_of)]
+    if rows.empty:
+        return [*parts, "<p>No PSFS recorded.</p>"]
+    trend = psfs.trend(rows, as_of)
+    table = [
+        [escape("Score (mean)" if t.series == psfs.MEAN else t.series), str(t.weeks), _fmt(t.baseline),
+         _fmt(t.current), _fmt(t.change), _fmt(t.mdc), f'<span class="{t.status}">{STATUS_TEXT[t.status]}</span>']
+        for t in trend.itertuples()
+    ]  # fmt: skip
+    headers = ["Activity", "Weeks", "Baseline", "Current", "Change", "MDC", "Status"]
+    parts.append("<p>The patient's own activities, rated 0 (unable) to 10 (as before the problem). A change of "
+                 f"{psfs.MDC:g} points in the mean, or {psfs.MDC_ACTIVITY:g} in one activity, is beyond measurement "
+                 "noise (Stratford 1995).</p>")  # fmt: skip
+    parts.append(_table(headers, table, numeric={1, 2, 3, 4, 5}))
+    parts.append(_chart(charts.psfs_chart(rows, trend)))
+    return parts
 
 
 def report_html(store: Store, actor: Actor, patient_id: str, as_of: date | None = None) -> str:
@@ -182,6 +204,8 @@ def report_html(store: Store, actor: Actor, patient_id: str, as_of: date | None 
         parts.append(_chart(charts.lefs_chart(scores)))
     else:
         parts.append("<p>No LEFS recorded.</p>")
+
+    parts += _psfs_section(store, actor, patient_id, as_of)
 
     parts.append("<h2>Notes</h2>")
     if len(notes):

@@ -210,7 +210,11 @@ def explainer() -> None:
             "- The trend per week is a robust slope (Theil–Sen): one odd week cannot swing it.\n"
             "- Weeks without readings are left as gaps, never filled in.\n"
             "- If you changed how you measure (tool, position, or who measured), the chart marks it: a jump there "
-            "may be the instrument, not your hip."
+            "may be the instrument, not your hip.\n"
+            "- **Your activities (PSFS)**: you name 3 to 5 activities you find hard and rate each from 0 (unable) to "
+            "10 (as before); the score is their mean, asked again every 2 weeks. The same rules apply: a change of "
+            "**2 points** in the mean, or **3 points** in one activity, is called improved or worsened "
+            "(Stratford 1995); anything smaller could be noise."
         )
         table = catalog.measures_frame()[["label", "unit", "mdc", "typical_low", "typical_high"]].copy()
         table["source of the MDC"] = [m.mdc_source for m in catalog.MEASURES.values()]
@@ -412,3 +416,10 @@ def lefs_form(actor: Actor, patient_id: str, day: date) -> None:
                            "answers": [lefs.encode(answers)], "total": [total]}  # fmt: skip
                     store().add_records(actor, "lefs", pd.DataFrame(row))
                     st.success(f"LEFS saved: {total}/80.")
+
+
+def psfs_form(actor: Actor, patient_id: str, day: date) -> None:
+    """The PSFS at check-in (hipdata.ui_psfs): its activities at the start, their ratings every 2 weeks."""
+    from hipdata.ui_psfs import psfs_form
+
+    psfs_form(actor, patient_id, day)

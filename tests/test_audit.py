@@ -40,6 +40,7 @@ RECORDS = {
     "notes": {"week": pd.Timestamp(WEEK), "text": "=cmd"},
     "programme": {"exercise": "ninety_ninety", "sessions_per_week": 4, "dose": "2x10"},
     "lefs": {"date": pd.Timestamp(WEEK), "answers": "4" * 20, "total": 80},
+    "psfs": {"date": pd.Timestamp(WEEK), "activities": '["Squat", "Run", "Hike"]', "ratings": "[4, 5, 6]", "score": 5.0},
 }  # fmt: skip
 
 
@@ -87,6 +88,10 @@ def write_paths(store: Store, tmp_path) -> list[tuple[str, callable, list[tuple[
             ADMIN, pd.DataFrame({"patient_id": ["P7"], "display_name": ["Demo"]}), readings(40, patient="P7"),
             {t: pd.DataFrame([{"patient_id": "P7", **RECORDS[t]}]) for t in ("exercise_log", "programme")}),
          [("insert", "patient"), ("insert", "readings"), ("insert", "exercise_log"), ("insert", "programme")]),
+        ("import_records", lambda: store.import_records(
+            ADMIN, pd.DataFrame({"patient_id": ["P8"], "display_name": [""]}), readings(41, patient="P8"),
+            {"psfs": pd.DataFrame([{"patient_id": "P8", **RECORDS["psfs"]}])}),
+         [("insert", "patient"), ("insert", "readings"), ("insert", "psfs")]),
         # an attempt is counted when it begins (audited when it ends), a lock when it comes into force
         ("begin_sign_in", lambda: store.begin_sign_in("tess", datetime.now(), 5, datetime(2030, 1, 1)), []),
         ("fail_sign_in", lambda: store.fail_sign_in("tess", 5, datetime(2030, 1, 1)), [("sign_in_failed", "user")]),

@@ -45,6 +45,7 @@ def build(store: Store, actor: Actor = SYSTEM, as_of: date = AS_OF) -> pd.DataFr
         store.records(actor, "exercise_log"),
         store.records(actor, "programme"),
         store.records(actor, "lefs"),
+        store.records(actor, "psfs"),
     )
 
 
@@ -219,7 +220,7 @@ def test_the_page_view_puts_the_triage_first_in_short_columns(clinic):
     table = build(clinic)
     view = caseload_module.view(table).set_axis(table["patient_id"])
     assert list(view.columns[:3]) == ["patient", "days_since_checkin", "badges"]  # what a phone shows first
-    assert len(view.columns) == 8
+    assert len(view.columns) == 9
     assert view.loc["G-worse", "rom"] == "-2.0 flexion L"
     assert view.loc["F-pain", "pain"] == "-1.5 hip L" and view.loc["F-pain", "rom"] == ""
     assert view.loc["A-ok", "rom"] == "+2.0 forward fold"  # a measure without sides has no letter
@@ -308,7 +309,28 @@ def test_lefs_columns_and_badge(clinic):
 
 
 def test_every_badge_label_is_known():
-    assert set(BADGES) == {*caseload_module.PRIORITY, "lefs_important"}
+    assert set(BADGES) == {*caseload_module.PRIORITY, "lefs_important", "psfs_worsened"}
+
+
+def test_psfs_columns_and_badge(clinic):
+    from hipdata import psfs
+
+    activities = ["Squat", "Run", "Hike"]
+    worse = [[6, 6, 6], [6, 6, 6], [4, 4, 4], [3, 4, 4]]  # baseline 6, current 3.83: beyond the MDC of 2
+    for n, ratings in enumerate(worse):
+        day = date(2026, 1, 5) + pd.Timedelta(weeks=2 * n)
+        clinic.add_records(SYSTEM, "psfs", psfs.row("A-ok", day, activities, ratings))
+        clinic.add_records(SYSTEM, "psfs", psfs.row("B-asym", day, activities, [5, 5, 5]))
+    table = build(clinic).set_index("patient_id")
+    assert table.loc["A-ok", "psfs_status"] == "worsened"
+    assert table.loc["A-ok", "psfs_latest"] == pytest.approx(11 / 3)
+    assert table.loc["A-ok", "psfs_change"] == pytest.approx((4 + 11 / 3) / 2 - 6)  # current: last 2
+    assert "PSFS worsened" in table.loc["A-ok", "badges"]
+    assert table.loc["B-asym", "psfs_status"] == "no_detectable_change"
+    assert "PSFS" not in table.loc["B-asym", "badges"]
+    assert pd.isna(table.loc["D-never", "psfs_latest"])
+    view = caseload_module.view(table.reset_index()).set_axis(table.index)
+    assert view.loc["A-ok", "psfs"] == "3.7 (-2.2)" and view.loc["D-never", "psfs"] == ""
 
 
 # ---- access and scale ----------------------------------------------------------------------------------

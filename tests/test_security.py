@@ -62,6 +62,12 @@ RECORDS = {
     "notes": {"week": pd.Timestamp("2026-01-05"), "text": "note"},
     "programme": {"exercise": "foam_rolling", "sessions_per_week": 3, "dose": "5 minutes"},
     "lefs": {"date": pd.Timestamp("2026-01-06"), "answers": "2" * 20, "total": 40},
+    "psfs": {
+        "date": pd.Timestamp("2026-01-06"),
+        "activities": '["Squat", "Run", "Hike"]',
+        "ratings": "[4, 5, 6]",
+        "score": 5.0,
+    },
 }
 OWNED = [t for t in PATIENT_TABLES if t != "readings"]
 

@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
 # Soft-deletable patient-owned tables that follow the same shape (id, patient_id, ..., deleted_at).
-PATIENT_TABLES = ("readings", "exercise_log", "goals", "notes", "programme", "lefs")
+PATIENT_TABLES = ("readings", "exercise_log", "goals", "notes", "programme", "lefs", "psfs")
 THERAPIST_TABLES = ("goals", "notes", "programme")  # patients read these but never write them
 # The reading columns with the enums as text, as the pages and files use them.
 _AS_TEXT = ", ".join(f"{c}::VARCHAR AS {c}" if c in ENUM_TYPES else c for c in READING_COLUMNS)
@@ -481,6 +481,43 @@ class Store:
                 self._add_readings(cur, actor, readings, dedupe=False)
             if log is not None:
                 self._replace_week_log(cur, actor, patient_id, week, log)
+
+    def import_records(
+        self, actor: Actor, patients: pd.DataFrame, readings: pd.DataFrame, records: dict[str, pd.DataFrame]
+    ) -> ImportResult:
+        """Patients, readings and questionnaire records (e.g. from a FHIR file) in one transaction.
+
+        Readings are deduplicated as a CSV import's are; a questionnaire record identical to one stored
+        (same patient, date and answers) is skipped. `added` and `skipped` count readings and records.
+        """
+        with self._write() as cur:
+            names = dict(zip(patients["patient_id"], patients["display_name"], strict=True))
+            ids = sorted(
+                {*names, *readings["patient_id"], *(p for r in records.values() for p in r["patient_id"])}
+            )
+            missing = self._require(cur, actor, ids, may_create=True)
+            created = self._create_patients(cur, actor, missing, names)
+            result = self._add_readings(cur, actor, readings, dedupe=True)
+            added, skipped = result.added, result.skipped
+            for table, rows in records.items():
+                if table not in ("lefs", "psfs"):
+                    raise ValueError(f"unknown table {table}")
+                new = self._not_stored(cur, table, rows)
+                if len(new):
+                    self._insert_owned(cur, actor, table, new)
+                added, skipped = added + len(new), skipped + len(rows) - len(new)
+        return ImportResult(added=added, skipped=skipped, patients_created=created + result.patients_created)
+
+    def _not_stored(self, cur, table: str, rows: pd.DataFrame) -> pd.DataFrame:
+        """The rows with no identical live row in the table (every column compared)."""
+        if rows.empty:
+            return rows
+        same = " AND ".join(f"s.{c} IS NOT DISTINCT FROM r.{c}" for c in rows.columns)
+        with _registered(cur, "incoming_records", rows):
+            return cur.execute(
+                f"""SELECT * FROM incoming_records r WHERE NOT EXISTS (
+                        SELECT 1 FROM {table} s WHERE s.deleted_at IS NULL AND {same})"""
+            ).df()
 
     def import_csv(
         self,

@@ -88,6 +88,14 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE patients ADD COLUMN changed BIGINT NOT NULL DEFAULT 0;
     """,
+    # 7: Patient-Specific Functional Scale: the patient's own 3-5 activities (a JSON list of names) rated 0-10
+    # (a JSON list of whole numbers, in the same order), and their mean
+    """
+    CREATE TABLE psfs (
+        id BIGINT NOT NULL, patient_id VARCHAR NOT NULL, date DATE NOT NULL, activities VARCHAR NOT NULL,
+        ratings VARCHAR NOT NULL, score DOUBLE NOT NULL, entered_at TIMESTAMP NOT NULL,
+        entered_by VARCHAR NOT NULL, deleted_at TIMESTAMP, deleted_by VARCHAR);
+    """,
 )
 # The enum types of migration 4, by reading column, each in alphabetical order (so enums sort as the ids do);
 # a test holds them to the catalog.
