@@ -257,7 +257,9 @@ def test_a_bad_upload_lists_its_first_problems_and_downloads_all_of_them(server,
     bad.write_text(
         "patient_id,date,measure,side,value,note\n" + "=1+2,2026-01-05,hip_flexion,left,999,@x\n" * 1200
     )
-    page.locator("[data-testid='stFileUploaderDropzoneInput']").set_input_files(str(bad))
+    page.get_by_role("region", name="Readings CSV").get_by_test_id(
+        "stFileUploaderDropzoneInput"
+    ).set_input_files(str(bad))
     settle(page)
     expect(page.get_by_text("Nothing was imported: 1,200 problems in 1,200 rows to fix.")).to_be_visible()
     expect(page.get_by_text("The first 1,000 problems")).to_be_visible()
