@@ -57,6 +57,7 @@ RECORDS = {
     "notes": {"week": pd.Timestamp("2026-01-05"), "text": "note"},
     "programme": {"exercise": "foam_rolling", "sessions_per_week": 3, "dose": "5 minutes"},
     "lefs": {"date": pd.Timestamp("2026-01-06"), "answers": "2" * 20, "total": 40},
+    "plans": {"series": "fingertip_to_floor|pain_low_back"},
 }
 OWNED = [t for t in PATIENT_TABLES if t != "readings"]
 
@@ -197,7 +198,7 @@ WRITES = {
     **{f"delete_row-{t}": (lambda s, a, p, mr, t=t: s.delete_row(a, t, row_of(s, t, p))) for t in OWNED},
 }
 PATIENT_MAY_NOT = {
-    f"{verb}-{t}" for verb in ("add_records", "delete_row") for t in ("goals", "notes", "programme")
+    f"{verb}-{t}" for verb in ("add_records", "delete_row") for t in ("goals", "notes", "programme", "plans")
 }
 
 
@@ -690,7 +691,7 @@ def test_a_therapist_cannot_claim_an_unassigned_patient_by_naming_it(clinic):
     assert pd.isna(clinic.patients(SYSTEM).set_index("patient_id").loc["P3", "therapist"])
 
 
-@pytest.mark.parametrize("table", ["goals", "notes", "programme"])
+@pytest.mark.parametrize("table", ["goals", "notes", "programme", "plans"])
 def test_patients_cannot_delete_their_therapists_records(clinic, table):
     row = row_of(clinic, table, "P1")
     with pytest.raises(AccessDenied):
