@@ -24,6 +24,7 @@ EXERCISE_HEADERS = {
     "load_kg": "Load kg",
 }
 _LABEL_TO_EXERCISE = {e.label: e.id for e in catalog.EXERCISES.values()}
+NO_CONTEXT: dict[str, str | None] = dict.fromkeys(CONTEXT_COLUMNS)
 
 
 def monday(day: date) -> date:
@@ -106,9 +107,15 @@ def clean_checkin(
     note: str,
     exercises: pd.DataFrame,
     today: date | None = None,
+    contexts: dict[tuple[str, str], dict[str, str | None]] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame | None]:
-    """Validate a whole check-in; raise one ValidationError whose problems name form fields."""
+    """Validate a whole check-in; raise one ValidationError whose problems name form fields.
+
+    `context` applies to every reading; `contexts` gives some series their own (the step-by-step check-in
+    stores each measure with its protocol's position and how it was taken).
+    """
     filled = [(k, v) for k, v in values.items() if v is not None]
+    own = contexts or {}
     raw = pd.DataFrame(
         {
             "patient_id": patient_id,
@@ -116,7 +123,7 @@ def clean_checkin(
             "measure": [k[0] for k, _ in filled],
             "side": [k[1] for k, _ in filled],
             "value": [repr(float(v)) for _, v in filled],
-            **{c: context.get(c) or "" for c in CONTEXT_COLUMNS},
+            **{c: [own.get(k, context).get(c) or "" for k, _ in filled] for c in CONTEXT_COLUMNS},
             "note": note or "",
         },
         index=range(len(filled)),
@@ -155,6 +162,54 @@ def clean_checkin(
     if problems:  # a bad date is the same problem for every field: say it once
         raise ValidationError(list({(p.column, p.message): p for p in problems}.values()))
     return readings, log
+
+
+def step_errors(
+    patient_id: str,
+    day: date,
+    values: dict[tuple[str, str], float | None],
+    exercises: pd.DataFrame,
+    today: date | None = None,
+    contexts: dict[tuple[str, str], dict[str, str | None]] | None = None,
+) -> dict[str, str]:
+    """The problems of one step of the check-in, by field: the whole check-in's rules, on this step's fields.
+
+    A step may be left empty, so 'enter at least one' is the summary's to say, not a step's.
+    """
+    try:
+        clean_checkin(patient_id, day, values, NO_CONTEXT, "", exercises, today, contexts)
+    except ValidationError as error:
+        return {k: v for k, v in errors_by_field(error).items() if k != "form"}
+    return {}
+
+
+def protocol_context(series: tuple[str, str], by_phone: bool) -> dict[str, str | None]:
+    """What a patient's own reading is stored with: the protocol's position and mode, measured by self.
+
+    The method is the protocol's instrument for a tape measure, `inclinometer` for an angle the phone
+    took, and not recorded for an angle typed by hand (it may come from any instrument).
+    """
+    p = catalog.PROTOCOLS[series[0]]
+    method = p.method if p.method != "inclinometer" or by_phone else None
+    return {"method": method, "position": p.position, "mode": p.mode, "measured_by": "self"}
+
+
+def step_table(
+    values: dict[tuple[str, str], float | None], contexts: dict[tuple[str, str], dict[str, str | None]]
+) -> pd.DataFrame:
+    """The summary before saving: every filled field, its value and how it was taken."""
+    filled = [(k, v) for k, v in values.items() if v is not None]
+    how = [contexts.get(k, NO_CONTEXT) for k, _ in filled]
+    return pd.DataFrame(
+        {
+            "Measure": [field_label(catalog.MEASURES[m], side) for (m, side), _ in filled],
+            "Value": [f"{v:g}" for _, v in filled],
+            "How": [
+                ", ".join(str(c[f]).replace("_", " ") for f in ("method", "position") if c.get(f))
+                for c in how
+            ],
+        }
+    )
 
 
 def errors_by_field(error: ValidationError) -> dict[str, str]:
@@ -222,3 +277,50 @@ def apply_corrections(
     for reading_id in deletes["id"]:
         store.delete_row(actor, "readings", int(reading_id))
     return len(cleaned) + len(deletes)
+
+
+def dose_fields(exercise_id: str) -> tuple[str, ...]:
+    """The dose columns an exercise card asks for, read from the exercise's dose in the catalog."""
+    dose = catalog.EXERCISES[exercise_id].dose
+    wanted = {
+        "sets": True,
+        "reps": "reps" in dose or "steps" in dose,
+        "seconds": "seconds" in dose,
+        "band_level": "band" in dose,
+        "load_kg": "load" in dose,
+    }
+    return ("sessions", *(column for column, asked in wanted.items() if asked))
+
+
+def card_exercises(programme: pd.DataFrame, log: pd.DataFrame, day: date, added: list[str]) -> list[str]:
+    """The exercises shown as cards: the programme, anything already logged this week, and those added."""
+    this_week = log[pd.to_datetime(log["week"]).dt.date == monday(day)] if len(log) else log
+    listed = [*programme.get("exercise", []), *this_week.get("exercise", []), *added]
+    return list(dict.fromkeys(listed))
+
+
+def cards_table(exercises: list[str], values: dict[tuple[str, str], object]) -> pd.DataFrame:
+    """The cards' entries as the exercise table the check-in validates (a card left blank: not done)."""
+    rows = {
+        header: [
+            catalog.EXERCISES[e].label if column == "exercise" else values.get((e, column)) for e in exercises
+        ]
+        for column, header in EXERCISE_HEADERS.items()
+    }
+    return pd.DataFrame(rows, columns=list(EXERCISE_HEADERS.values()))
+
+
+def this_week_values(log: pd.DataFrame, day: date) -> dict[tuple[str, str], object]:
+    """This week's logged exercises as card values, so a second check-in in a week starts from them."""
+    this_week = log[pd.to_datetime(log["week"]).dt.date == monday(day)] if len(log) else log
+    columns = [c for c in EXERCISE_HEADERS if c != "exercise"]
+    return {
+        (e, c): v
+        for e, row in zip(
+            this_week.get("exercise", []),
+            this_week[columns].to_dict("records") if len(this_week) else [],
+            strict=True,
+        )
+        for c, v in row.items()
+        if not pd.isna(v)
+    }

@@ -1,0 +1,32 @@
+"""The phone inclinometer: a Streamlit component (HTML, CSS and JavaScript in hipdata/static, nothing fetched).
+
+"Measure with phone" opens it (and, on iOS, asks for motion access: that needs a tap), "Set zero" takes the
+start position, "Use this angle" sends the steady angle back, which the caller puts into the number field.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+import streamlit as st
+
+_STATIC = Path(__file__).with_name("static")
+
+
+@cache
+def _component():
+    read = lambda name: (_STATIC / name).read_text(encoding="utf-8")  # noqa: E731
+    return st.components.v2.component(
+        "hipdata_inclinometer",
+        html=read("inclinometer.html"),
+        css=read("inclinometer.css"),
+        js=read("inclinometer.js"),
+    )
+
+
+def inclinometer(key: str) -> float | None:
+    """Mount the inclinometer; the angle the patient chose to use, on the run right after the tap, else None."""
+    result = _component()(key=key, on_angle_change=lambda: None)
+    angle = result.get("angle") if result is not None else None
+    return None if angle is None else float(angle)
