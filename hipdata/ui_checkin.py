@@ -53,6 +53,7 @@ def _number(series, values: dict, before: float | None, error: str | None) -> No
     values[series] = st.number_input(
         checkin.field_label(m, series[1]),
         step=1 if m.whole_numbers else 0.5,
+        format="%d" if m.whole_numbers else "%.1f",
         key=key,
         placeholder=f"last week {before:g}" if before is not None else "empty: not measured",
         help=f"Allowed {m.valid_min:g} to {m.valid_max:g} {m.unit_label}.",
