@@ -194,22 +194,38 @@ def protocol_context(series: tuple[str, str], by_phone: bool) -> dict[str, str |
     return {"method": method, "position": p.position, "mode": p.mode, "measured_by": "self"}
 
 
-def step_table(
+def summary_lines(
     values: dict[tuple[str, str], float | None], contexts: dict[tuple[str, str], dict[str, str | None]]
-) -> pd.DataFrame:
-    """The summary before saving: every filled field, its value and how it was taken."""
-    filled = [(k, v) for k, v in values.items() if v is not None]
-    how = [contexts.get(k, NO_CONTEXT) for k, _ in filled]
-    return pd.DataFrame(
-        {
-            "Measure": [field_label(catalog.MEASURES[m], side) for (m, side), _ in filled],
-            "Value": [f"{v:g}" for _, v in filled],
-            "How": [
-                ", ".join(str(c[f]).replace("_", " ") for f in ("method", "position") if c.get(f))
-                for c in how
-            ],
-        }
-    )
+) -> list[str]:
+    """The summary before saving, one line per filled field: label, value with unit, how it was taken."""
+    lines = []
+    for (measure, side), value in values.items():
+        if value is None:
+            continue
+        m = catalog.MEASURES[measure]
+        label = f"{m.label}, {side}" if side else m.label
+        unit = "°" if m.unit == "deg" else f" {m.unit_label}".replace(" /10", "/10")
+        how = [
+            str(contexts.get((measure, side), {}).get(f) or "").replace("_", " ")
+            for f in ("method", "position")
+        ]
+        lines.append(
+            f"{label}: {value:g}{unit}" + (f" ({', '.join(h for h in how if h)})" if any(how) else "")
+        )
+    return lines
+
+
+def exercise_lines(table: pd.DataFrame) -> list[str]:
+    """The exercise cards' entries in words, one line per exercise done (a blank card was not done)."""
+    units = {"Sessions": "sessions", "Sets": "sets", "Reps": "reps", "Seconds": "s", "Load kg": "kg"}
+    lines = []
+    for row in table.to_dict("records"):
+        parts = [f"{row[c]:g} {u}" for c, u in units.items() if not _blank(row.get(c))]
+        if not _blank(row.get("Band")):
+            parts.append(f"{row['Band']} band")
+        if parts:
+            lines.append(f"{row['Exercise']}: " + ", ".join(parts))
+    return lines
 
 
 def errors_by_field(error: ValidationError) -> dict[str, str]:

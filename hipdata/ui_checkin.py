@@ -80,7 +80,7 @@ def _measure_step(step: plan.Step, values: dict, phone: dict, last_week: dict, e
     )
     _howto(m.id)
     if catalog.PROTOCOLS[m.id].method == "inclinometer":
-        angle = inclinometer(key="wiz-phone-" + checkin.field_key(*series))
+        angle = inclinometer(key="wiz-phone-" + checkin.field_key(*series), series=checkin.field_key(*series))
         if angle is not None:  # set before the field is drawn, so the field shows it
             values[series] = phone[series] = angle
             st.session_state[_field_key(series)] = angle
@@ -205,15 +205,14 @@ def _no_exercises() -> pd.DataFrame:
 def _summary(actor, patient, day, values, phone, exercises, cards) -> None:
     st.subheader("Check and save")
     contexts = _contexts(values, phone)
-    entered = checkin.step_table(values, contexts)
     table = checkin.cards_table(exercises, cards)
-    if len(entered):
-        st.dataframe(entered, hide_index=True, width="stretch")
-    else:
-        st.caption("No measurements entered.")
-    done = table[table.drop(columns="Exercise").notna().any(axis=1)]
-    if len(done):
-        st.dataframe(done.dropna(axis=1, how="all"), hide_index=True, width="stretch")
+    entered = checkin.summary_lines(values, contexts)
+    done = checkin.exercise_lines(table)
+    st.markdown(
+        "\n".join(f"- {ui.md_escape(line)}" for line in entered) if entered else "No measurements entered."
+    )
+    if done:
+        st.markdown("**Exercises**\n" + "\n".join(f"- {ui.md_escape(line)}" for line in done))
     note = st.text_area(
         "Note", key="wiz-note", max_chars=2000, placeholder="Anything that affected this week"
     )
@@ -334,11 +333,15 @@ def saved_confirmation() -> None:
 def corrections(actor: Actor, patient: str, day: date) -> None:
     """This week's readings, to correct a value or delete one."""
     store = ui.store()
-    st.subheader("This week's entries")
     this_week = checkin.week_rows(store.readings(actor, patient), day)
     if this_week.empty:
         st.caption("Nothing logged for this week yet.")
         return
+    with st.expander(f"This week's entries ({len(this_week)}): correct or delete", icon=":material/edit:"):
+        _corrections_editor(store, actor, this_week)
+
+
+def _corrections_editor(store, actor: Actor, this_week: pd.DataFrame) -> None:
     st.caption("Correct a value or tick Delete, then save the corrections.")
     gen = st.session_state.get("checkin_gen", 0)
     edited = st.data_editor(

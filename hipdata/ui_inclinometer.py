@@ -25,8 +25,11 @@ def _component():
     )
 
 
-def inclinometer(key: str) -> float | None:
-    """Mount the inclinometer; the angle the patient chose to use, on the run right after the tap, else None."""
-    result = _component()(key=key, on_angle_change=lambda: None)
+def inclinometer(key: str, series: str) -> float | None:
+    """Mount the inclinometer; the angle the patient chose to use, on the run right after the tap, else None.
+
+    `series` names the field it fills (the element carries it, so a test can tell one step's from the next).
+    """
+    result = _component()(key=key, data={"series": series}, on_angle_change=lambda: None)
     angle = result.get("angle") if result is not None else None
     return None if angle is None else float(angle)

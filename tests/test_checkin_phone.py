@@ -5,6 +5,7 @@ through the DevTools protocol (set before the page loads), then the saved readin
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import time
@@ -61,13 +62,15 @@ def phone():
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
         context = browser.new_context(
-            viewport={"width": WIDTH, "height": 844}, is_mobile=True, has_touch=True, device_scale_factor=2
+            viewport={"width": WIDTH, "height": 844}, is_mobile=True, has_touch=True, device_scale_factor=1
         )
         page = context.new_page()
         cdp = context.new_cdp_session(page)
 
         def tilt(beta: float = 0, gamma: float = 0) -> None:
-            cdp.send("DeviceOrientation.setDeviceOrientationOverride", {"alpha": 0, "beta": beta, "gamma": gamma})
+            cdp.send(
+                "DeviceOrientation.setDeviceOrientationOverride", {"alpha": 0, "beta": beta, "gamma": gamma}
+            )
 
         tilt(0, 0)  # before the page loads
         yield page, tilt
@@ -75,9 +78,14 @@ def phone():
 
 
 def shoot(page: Page, name: str) -> None:
+    """The whole step in one picture: the app scrolls inside its main panel, so grow the window to fit it."""
     SHOTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
     assert page.evaluate("document.documentElement.scrollWidth") <= WIDTH + 1, f"{name}: sideways scrolling"
+    height = page.evaluate("document.querySelector('[data-testid=stMain]').scrollHeight")
+    page.set_viewport_size({"width": WIDTH, "height": max(844, height)})
+    page.wait_for_timeout(300)
+    page.screenshot(path=str(SHOTS / f"{name}.png"))
+    page.set_viewport_size({"width": WIDTH, "height": 844})
 
 
 def field(page: Page, label: str):
@@ -90,20 +98,22 @@ def next_step(page: Page, number: int) -> None:
     settle(page)
 
 
-def measure_with_phone(page: Page, tilt, zero: tuple, moved: tuple, expected: int) -> None:
+def measure_with_phone(page: Page, tilt, series: str, zero: tuple, moved: tuple, expected: int) -> None:
     """Zero the phone in the start position, move it, hold still, and use the steady angle."""
-    page.get_by_role("button", name="Measure with phone").tap()
-    expect(page.get_by_text("Waiting for the motion sensor")).to_be_visible()  # listening
+    widget = page.locator(f".incl[data-series='{series}']")  # this step's, not the last step's on its way out
+    widget.get_by_role("button", name="Measure with phone").tap()
+    listening = re.compile("Waiting for the motion sensor|Hold the phone in the start position")
+    expect(widget.get_by_text(listening)).to_be_visible()
     tilt(*zero)
-    expect(page.get_by_text("Hold the phone in the start position, then tap Set zero.")).to_be_visible()
-    use = page.get_by_role("button", name="Use this angle")
+    expect(widget.get_by_text("Hold the phone in the start position, then tap Set zero.")).to_be_visible()
+    page.wait_for_timeout(300)  # the zero reading delivered
+    use = widget.get_by_role("button", name="Use this angle")
     expect(use).to_be_disabled()  # nothing to use before the zero
-    page.get_by_role("button", name="Set zero").tap()
+    widget.get_by_role("button", name="Set zero").tap()
     tilt(*moved)
-    expect(page.get_by_text(f"Steady at {expected}°. Tap Use this angle.")).to_be_visible(timeout=5_000)
+    expect(widget.get_by_text(f"Steady at {expected}°. Tap Use this angle.")).to_be_visible(timeout=5_000)
     expect(use).to_be_enabled()
     use.tap()
-    settle(page)
 
 
 def test_patient_completes_the_default_plan_with_the_phone_inclinometer(clinic, phone):
@@ -120,13 +130,22 @@ def test_patient_completes_the_default_plan_with_the_phone_inclinometer(clinic, 
     next_step(page, 3)
 
     angles = {  # series: (zero orientation, moved orientation, the angle between them)
-        "Hip internal rotation, left (°)": ((0, 0), (35, 0), 35),
-        "Hip internal rotation, right (°)": ((20, 0), (110, 0), 90),  # zeroed away from flat
-        "Hip external rotation, left (°)": ((10, 5), (10, 5), 0),
-        "Hip external rotation, right (°)": ((0, -15), (0, 27), 42),  # zero offset on the other axis
+        ("hip_internal_rotation:left", "Hip internal rotation, left (°)"): ((0, 0), (35, 0), 35),
+        ("hip_internal_rotation:right", "Hip internal rotation, right (°)"): (
+            (20, 0),
+            (110, 0),
+            90,
+        ),  # zeroed tilted
+        ("hip_external_rotation:left", "Hip external rotation, left (°)"): ((10, 5), (10, 5), 0),
+        ("hip_external_rotation:right", "Hip external rotation, right (°)"): (
+            (0, -15),
+            (0, 27),
+            42,
+        ),  # other axis
     }
-    for number, (label, (zero, moved, expected)) in enumerate(angles.items(), start=4):
-        measure_with_phone(page, tilt, zero, moved, expected)
+    for number, ((series, label), (zero, moved, expected)) in enumerate(angles.items(), start=4):
+        measure_with_phone(page, tilt, series, zero, moved, expected)
+        settle(page)
         expect(field(page, label)).to_have_value(f"{expected:.1f}")
         next_step(page, number)
 

@@ -607,7 +607,9 @@ def test_a_patient_cannot_review_another_patient_by_editing_session_state(db):
 def test_a_patients_check_in_is_saved_as_their_own_whatever_the_session_state_says(db):
     load_demo(db, SYSTEM, patients=2, weeks=3)
     token = session(db, "pat", "patient", "P0001")
-    at = run_app(token, state={"review_patient": "P0002", "patient": "P0002"})
+    at = run_app(
+        token, state={"review_patient": "P0002", "patient": "P0002", "checkin_mode": "All on one page"}
+    )
     assert "Weekly check-in" in page_text(at)
     assert all(s.label != "Patient" for s in at.selectbox)
     before = {p: len(db.readings(SYSTEM, p)) for p in ("P0001", "P0002")}

@@ -33,6 +33,8 @@ function angleBetween(u, v) {
 
 export default function (component) {
   const { parentElement, setTriggerValue } = component;
+  const { data } = component;
+  parentElement.querySelector(".incl").dataset.series = (data && data.series) || "";
   if (mounted.has(parentElement)) return mounted.get(parentElement);
   const $ = (selector) => parentElement.querySelector(selector);
   const panel = $(".panel");

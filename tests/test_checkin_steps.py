@@ -1,0 +1,174 @@
+"""The step-by-step check-in with AppTest: complete it, go back and change a value, an error at a step, save once."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from hipdata import auth, plan
+from hipdata.auth import SYSTEM
+from hipdata.store import Store
+from tests.test_pages import APP
+
+HASH = auth.hash_password("correct horse battery")
+
+
+@pytest.fixture
+def db(tmp_path, monkeypatch) -> Store:
+    path = tmp_path / "steps.duckdb"
+    monkeypatch.setenv("HIPDATA_DB", str(path))
+    store = Store(path)
+    store.create_account(SYSTEM, "pat", "patient", HASH, "P1")
+    return store
+
+
+def open_checkin(db: Store) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.session_state["session_token"] = db.open_session("pat", datetime.now())
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def progress(at: AppTest) -> str:
+    return at.get("progress")[0].proto.text
+
+
+def heading(at: AppTest) -> str:
+    return at.subheader[0].value
+
+
+def fill(at: AppTest, series: str, value) -> None:
+    at.number_input(key="wiz-field-" + series.replace(":", "-")).set_value(value)
+
+
+def press(at: AppTest, key: str) -> AppTest:
+    at.button(key=key).click().run()
+    assert not at.exception, at.exception
+    return at
+
+
+def errors(at: AppTest) -> str:
+    return re.sub(r"\\(.)", r"\1", " ".join(e.value for e in at.error))  # as shown, escapes undone
+
+
+def test_the_default_plan_walks_field_tests_rotations_pain_exercises_then_a_summary(db):
+    at = open_checkin(db)
+    seen = []
+    for _ in range(9):
+        seen.append((progress(at), heading(at)))
+        press(at, "wiz-next")  # every step may be left empty
+    assert seen == [
+        ("1 of 10", "Forward fold: fingertip-to-floor distance"),
+        ("2 of 10", "Figure-four (FABER): knee-to-table distance, left"),
+        ("3 of 10", "Figure-four (FABER): knee-to-table distance, right"),
+        ("4 of 10", "Hip internal rotation, left"),
+        ("5 of 10", "Hip internal rotation, right"),
+        ("6 of 10", "Hip external rotation, left"),
+        ("7 of 10", "Hip external rotation, right"),
+        ("8 of 10", "Pain this week"),
+        ("9 of 10", "Exercises this week"),
+    ]
+    assert (progress(at), heading(at)) == ("10 of 10", "Check and save")
+    press(at, "wiz-save")
+    assert "Enter at least one measurement or exercise." in errors(at)
+    assert db.readings(SYSTEM).empty
+
+
+def test_complete_go_back_change_and_save_once(db):
+    at = open_checkin(db)
+    assert any(e.label == "How to measure" for e in at.expander)
+    assert at.get("imgs") or at.get("image")  # the drawing of the position
+    fill(at, "fingertip_to_floor", 10)
+    press(at, "wiz-next")
+    fill(at, "figure_four:left", 12.5)
+    press(at, "wiz-next")
+    press(at, "wiz-back")  # back to the left side: what was typed is still there
+    assert at.number_input(key="wiz-field-figure_four-left").value == 12.5
+    press(at, "wiz-back")
+    assert at.number_input(key="wiz-field-fingertip_to_floor").value == 10
+    fill(at, "fingertip_to_floor", 8)  # changed on the way back
+    for _ in range(3):
+        press(at, "wiz-next")
+    fill(at, "hip_internal_rotation:left", 31)
+    for _ in range(4):
+        press(at, "wiz-next")
+    assert heading(at) == "Pain this week"
+    fill(at, "pain_low_back", 3)
+    press(at, "wiz-next")
+    press(at, "wiz-next")
+    summary = re.sub(r"\\(.)", r"\1", " ".join(m.value for m in at.markdown))
+    assert "Forward fold: fingertip-to-floor distance: 8 cm (tape measure, standing)" in summary
+    assert "Hip internal rotation, left: 31° (seated)" in summary
+    assert db.readings(SYSTEM).empty  # nothing saved before the summary's button
+    press(at, "wiz-save")
+    assert "Saved: 4 readings" in " ".join(s.value for s in at.success)
+    at.run()  # a rerun after saving writes nothing more
+    saved = db.readings(SYSTEM, "P1").sort_values(["measure", "side"])
+    got = [
+        (r.measure, r.side, r.value, r.method, r.position, r.mode, r.measured_by)
+        for r in saved.astype(object).where(saved.notna(), None).itertuples()
+    ]
+    assert got == [
+        ("figure_four", "left", 12.5, "tape_measure", "supine", "passive", "self"),
+        ("fingertip_to_floor", "", 8.0, "tape_measure", "standing", "active", "self"),
+        ("hip_internal_rotation", "left", 31.0, None, "seated", "active", "self"),  # typed: no instrument
+        ("pain_low_back", "", 3.0, None, None, None, "self"),
+    ]
+    assert progress(at) == "1 of 10"  # a fresh check-in starts again, empty
+    assert at.number_input(key="wiz-field-fingertip_to_floor").value is None
+
+
+def test_a_bad_value_is_refused_at_its_step_with_the_forms_message(db):
+    at = open_checkin(db)
+    for _ in range(3):
+        press(at, "wiz-next")
+    fill(at, "hip_internal_rotation:left", 200)
+    press(at, "wiz-next")
+    assert progress(at) == "4 of 10"  # stays on the step
+    assert "Hip internal rotation, left (°): 200 must be between 0 and 90 deg" in errors(at)
+    fill(at, "hip_internal_rotation:left", 40)
+    press(at, "wiz-next")
+    assert progress(at) == "5 of 10" and not at.error
+    for _ in range(3):
+        press(at, "wiz-next")
+    fill(at, "pain_hip:left", 12)
+    press(at, "wiz-next")
+    assert "Hip pain, left (0-10): 12 must be between 0 and 10 nprs" in errors(at)
+    assert db.readings(SYSTEM).empty
+
+
+def test_a_therapists_plan_decides_the_steps_and_more_measures_adds_the_rest(db):
+    db.add_records(SYSTEM, "plans", plan.plan_row("P1", [("hip_flexion", "left"), ("pain_knee", "right")]))
+    at = open_checkin(db)
+    assert (progress(at), heading(at)) == ("1 of 4", "Hip flexion, left")
+    press(at, "wiz-next")
+    assert heading(at) == "Pain this week"
+    assert [n.label for n in at.number_input] == ["Knee pain, right (0-10)"]
+    at.toggle(key="wiz_more").set_value(True).run()
+    assert progress(at).endswith("of 18")  # 15 measured series, the pains, the exercises, the summary
+
+
+def test_exercise_cards_log_sessions_and_dose(db):
+    db.add_records(
+        SYSTEM, "programme",
+        pd.DataFrame({"patient_id": ["P1"], "exercise": ["banded_glute_bridge"], "sessions_per_week": [3],
+                      "dose": ["3 x 12"]}),
+    )  # fmt: skip
+    at = open_checkin(db)
+    for _ in range(8):
+        press(at, "wiz-next")
+    assert heading(at) == "Exercises this week"
+    at.number_input(key="wiz-ex-banded_glute_bridge-sessions").set_value(3)
+    at.number_input(key="wiz-ex-banded_glute_bridge-reps").set_value(12)
+    at.selectbox(key="wiz-ex-banded_glute_bridge-band_level").set_value("medium")
+    press(at, "wiz-next")
+    press(at, "wiz-save")
+    log = db.records(SYSTEM, "exercise_log", "P1")
+    assert list(zip(log["exercise"], log["sessions"], log["reps"], log["band_level"], strict=True)) == [
+        ("banded_glute_bridge", 3, 12, "medium")
+    ]
