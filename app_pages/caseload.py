@@ -34,7 +34,7 @@ view = table.assign(
 )[
     [
         "patient", "badges", "weeks_in_programme", "days_since_checkin", "adherence",
-        "rom_mdc", "rom_series", "pain_mdc", "pain_series", "lefs_latest", "lefs_change",
+        "rom_mdc", "rom_series", "pain_mdc", "pain_series", "lefs_latest", "lefs_change", "plan",
     ]
 ]  # fmt: skip
 event = st.dataframe(
@@ -69,6 +69,7 @@ event = st.dataframe(
         "pain_series": st.column_config.TextColumn("Pain series", width="medium"),
         "lefs_latest": st.column_config.NumberColumn("LEFS", format="%d", width="small"),
         "lefs_change": st.column_config.NumberColumn("LEFS Δ", format="%+d", width="small"),
+        "plan": st.column_config.TextColumn("Plan", width="medium", help="The measurement plan of the check-in"),
     },
 )  # fmt: skip
 selected = event.selection.rows if event else []

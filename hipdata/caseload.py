@@ -10,7 +10,7 @@ from datetime import date, timedelta
 import numpy as np
 import pandas as pd
 
-from hipdata import catalog, lefs
+from hipdata import catalog, lefs, plan
 from hipdata.analysis import Progress
 
 ADHERENCE_WEEKS = 4
@@ -61,6 +61,7 @@ def caseload(
     exercise_log: pd.DataFrame,
     programme: pd.DataFrame,
     lefs_scores: pd.DataFrame,
+    plans: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     as_of = progress.as_of
     flags = progress.flags
@@ -93,6 +94,7 @@ def caseload(
     for flag, label in BADGES.items():  # a loop over the handful of flags, not over patients
         badges = badges + np.where(has[flag], label + " · ", "")
     table["badges"] = badges.str.removesuffix(" · ")
+    table["plan"] = plan.names(table["patient_id"], plans if plans is not None else pd.DataFrame())
     return table.sort_values(
         ["priority", "flag_count", "days_since_checkin", "patient_id"], ascending=[True, False, False, True]
     ).reset_index(drop=True)

@@ -269,6 +269,7 @@ def _cached_caseload(
         s.records(actor, "exercise_log", patient_id),
         s.records(actor, "programme", patient_id),
         s.records(actor, "lefs", patient_id),
+        s.records(actor, "plans", patient_id),
     )
 
 
