@@ -62,10 +62,11 @@ def order(series) -> tuple[Series, ...]:
 
 def plan_row(patient_id: str, series) -> pd.DataFrame:
     """A new plan version for the store; refuses an empty plan or an unknown series."""
-    chosen = order(series)
+    wanted = [tuple(s) for s in series]
     known = set(catalog.series_keys())
-    problems = [Problem(None, "plan", key(s), "unknown measure or side") for s in chosen if s not in known]
-    if not chosen:
+    problems = [Problem(None, "plan", key(s), "unknown measure or side") for s in wanted if s not in known]
+    chosen = order(s for s in wanted if s in known)
+    if not wanted:
         problems.append(Problem(None, "plan", "", "choose at least one measure"))
     if problems:
         raise ValidationError(problems)
@@ -83,7 +84,7 @@ def current(plans: pd.DataFrame, patient_id: str) -> tuple[Series, ...]:
 def name(series: tuple[Series, ...]) -> str:
     if set(series) == set(DEFAULT_PLAN):
         return DEFAULT_NAME
-    return f"Custom plan ({len(series)} measures)"
+    return f"Custom plan ({len(series)} measure{'' if len(series) == 1 else 's'})"
 
 
 def names(patients: pd.Series, plans: pd.DataFrame) -> pd.Series:
