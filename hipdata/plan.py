@@ -88,12 +88,14 @@ def name(series: tuple[Series, ...]) -> str:
 
 
 def names(patients: pd.Series, plans: pd.DataFrame) -> pd.Series:
-    """The plan name of each patient, in one pass over the latest plan rows (for the caseload)."""
-    latest = plans.sort_values("id").drop_duplicates("patient_id", keep="last") if len(plans) else plans
-    named = {
-        p: name(parse(s)) for p, s in zip(latest.get("patient_id", []), latest.get("series", []), strict=True)
-    }
-    return patients.map(named).fillna(DEFAULT_NAME)
+    """The plan name of each patient, from the latest plan rows (for the caseload; each distinct plan named once)."""
+    if not len(plans):
+        return pd.Series(DEFAULT_NAME, index=patients.index, dtype=object)
+    latest = (
+        plans.sort_values("id").drop_duplicates("patient_id", keep="last").set_index("patient_id")["series"]
+    )
+    named = latest.map({text: name(parse(text)) for text in latest.unique()})
+    return patients.map(named).astype(object).fillna(DEFAULT_NAME)
 
 
 @dataclass(frozen=True)

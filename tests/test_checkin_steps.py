@@ -172,3 +172,31 @@ def test_exercise_cards_log_sessions_and_dose(db):
     assert list(zip(log["exercise"], log["sessions"], log["reps"], log["band_level"], strict=True)) == [
         ("banded_glute_bridge", 3, 12, "medium")
     ]
+
+
+def test_a_therapist_sets_the_plan_on_the_review_and_the_caseload_shows_it(db):
+    db.create_account(SYSTEM, "tess", "therapist", HASH)
+    db.assign(SYSTEM, "P1", "tess")
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.session_state["session_token"] = db.open_session("tess", datetime.now())
+    at.run()
+    assert at.dataframe[0].value["plan"].tolist() == [plan.DEFAULT_NAME]
+    at.switch_page("app_pages/review.py").run()
+    assert any("Measurement plan: Default plan" in c.value for c in at.caption)
+    chooser = at.multiselect(key="plan-P1")
+    assert set(chooser.value) == set(plan.DEFAULT_PLAN)
+    chooser.set_value([("hip_flexion", "left"), ("pain_low_back", "")])
+    next(b for b in at.button if b.label == "Save plan").click().run()
+    assert not at.exception, at.exception
+    assert plan.current(db.records(SYSTEM, "plans"), "P1") == (("hip_flexion", "left"), ("pain_low_back", ""))
+    assert any("Custom plan (2 measures)" in c.value for c in at.caption)
+    next(b for b in at.button if b.label == "Use the default plan").click().run()
+    assert plan.current(db.records(SYSTEM, "plans"), "P1") == plan.order(plan.DEFAULT_PLAN)
+    assert len(db.records(SYSTEM, "plans")) == 2  # every version kept
+
+
+def test_the_reminder_download_is_offered_on_the_check_in(db):
+    at = open_checkin(db)
+    assert any(e.label == "Add a weekly reminder to my calendar" for e in at.expander)
+    buttons = [b for b in at.get("download_button") if "reminder" in str(b.proto.label)]
+    assert buttons
