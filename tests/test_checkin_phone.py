@@ -189,3 +189,31 @@ def test_patient_completes_the_default_plan_with_the_phone_inclinometer(clinic, 
     for series, (value, *context) in expected.items():
         assert abs(got[series][0] - value) <= 0.5, series
         assert [None if c != c else c for c in got[series][1:]] == context, series
+
+
+def test_without_https_or_without_a_sensor_the_phone_says_why_and_typing_still_works(clinic):
+    url, _, _ = clinic
+    port = url.rsplit(":", 1)[1]
+    # A name other than localhost is not a secure origin over plain http, as a clinic's LAN address would be.
+    args = [*ARGS, "--host-resolver-rules=MAP clinic.test 127.0.0.1"]
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=args, headless=True)
+        for address, message in (
+            (f"http://clinic.test:{port}", "only works when this page is opened over HTTPS"),
+            (url, "No motion sensor answers on this device"),  # a desktop browser with no sensor emulated
+        ):
+            page = browser.new_context(viewport={"width": WIDTH, "height": 844}, has_touch=True).new_page()
+            sign_in(page, address, "pat1")
+            for _ in range(3):
+                page.get_by_role("button", name="Next").click()
+                settle(page)
+            widget = page.locator(".incl[data-series='hip_internal_rotation:left']")
+            widget.get_by_role("button", name="Measure with phone").click()
+            expect(widget.get_by_role("alert")).to_contain_text(message, timeout=5_000)
+            expect(widget.get_by_text("Type the angle in the field")).to_be_visible()
+            field(page, "Hip internal rotation, left (°)").fill("33")
+            page.get_by_role("button", name="Next").click()
+            settle(page)
+            expect(page.get_by_text("5 of 10")).to_be_visible()
+            page.context.close()
+        browser.close()
