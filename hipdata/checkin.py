@@ -235,18 +235,6 @@ def errors_by_field(error: ValidationError) -> dict[str, str]:
     return found
 
 
-def saved_table(readings: pd.DataFrame) -> pd.DataFrame:
-    return pd.DataFrame(
-        {
-            "Measure": [catalog.MEASURES[m].label for m in readings["measure"]],
-            "Side": readings["side"],
-            "Value": readings["value"],
-            "Unit": [catalog.MEASURES[m].unit_label for m in readings["measure"]],
-            "Date": pd.to_datetime(readings["date"]).dt.date,
-        }
-    )
-
-
 def log_table(log: pd.DataFrame) -> pd.DataFrame:
     out = log.assign(exercise=log["exercise"].map(lambda e: catalog.EXERCISES[e].label))
     return out.loc[:, list(EXERCISE_HEADERS)].rename(columns=EXERCISE_HEADERS)

@@ -324,10 +324,12 @@ def saved_confirmation() -> None:
     st.success(
         f"Saved: {len(readings)} readings" + (f" and {len(log)} exercises." if log is not None else ".")
     )
-    if len(readings):
-        st.dataframe(checkin.saved_table(readings), hide_index=True, width="stretch")
-    if log is not None and len(log):
-        st.dataframe(checkin.log_table(log), hide_index=True, width="stretch")
+    keys = list(zip(readings["measure"], readings["side"], strict=True))
+    values = dict(zip(keys, readings["value"], strict=True))
+    contexts = dict(zip(keys, readings[["method", "position"]].to_dict("records"), strict=True))
+    lines = checkin.summary_lines(values, contexts)
+    lines += checkin.exercise_lines(checkin.log_table(log)) if log is not None and len(log) else []
+    st.markdown("\n".join(f"- {ui.md_escape(line)}" for line in lines))
 
 
 def corrections(actor: Actor, patient: str, day: date) -> None:

@@ -296,10 +296,9 @@ def test_week_rows_and_tables():
     )
     week = checkin.week_rows(readings, DAY)
     assert week["id"].tolist() == [2, 3]
-    saved = checkin.saved_table(week)
-    assert saved["Measure"].tolist() == ["Low back pain", "Hip flexion"]
-    assert saved["Unit"].tolist() == ["/10", "°"]
-    assert saved["Date"].tolist() == [date(2026, 1, 5), date(2026, 1, 11)]
+    contexts = {("hip_flexion", "left"): {"method": "goniometer", "position": "supine"}}
+    lines = checkin.summary_lines({("pain_low_back", ""): 3.0, ("hip_flexion", "left"): 91.0}, contexts)
+    assert lines == ["Low back pain: 3/10", "Hip flexion, left: 91° (goniometer, supine)"]
     corrections = checkin.corrections_table(week)
     assert corrections["Value"].tolist() == [3.0, 91.0] and not corrections["Delete"].any()
 

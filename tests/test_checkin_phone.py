@@ -83,7 +83,7 @@ def shoot(page: Page, name: str) -> None:
     assert page.evaluate("document.documentElement.scrollWidth") <= WIDTH + 1, f"{name}: sideways scrolling"
     height = page.evaluate("document.querySelector('[data-testid=stMain]').scrollHeight")
     page.set_viewport_size({"width": WIDTH, "height": max(844, height)})
-    page.wait_for_timeout(300)
+    settle(page)
     page.screenshot(path=str(SHOTS / f"{name}.png"))
     page.set_viewport_size({"width": WIDTH, "height": 844})
 
