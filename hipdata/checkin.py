@@ -183,15 +183,16 @@ def step_errors(
     return {}
 
 
-def protocol_context(series: tuple[str, str], by_phone: bool) -> dict[str, str | None]:
-    """What a patient's own reading is stored with: the protocol's position and mode, measured by self.
+def protocol_context(series: tuple[str, str], by_phone: bool, rater: str = "self") -> dict[str, str | None]:
+    """What a reading of the step-by-step check-in is stored with: the protocol's position and mode, and who
+    measured (the patient themself, unless a therapist enters it).
 
     The method is the protocol's instrument for a tape measure, `inclinometer` for an angle the phone
     took, and not recorded for an angle typed by hand (it may come from any instrument).
     """
     p = catalog.PROTOCOLS[series[0]]
     method = p.method if p.method != "inclinometer" or by_phone else None
-    return {"method": method, "position": p.position, "mode": p.mode, "measured_by": "self"}
+    return {"method": method, "position": p.position, "mode": p.mode, "measured_by": rater}
 
 
 def summary_lines(

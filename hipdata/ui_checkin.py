@@ -15,14 +15,10 @@ import streamlit as st
 from hipdata import catalog, checkin, howto, plan, reminder, ui
 from hipdata.auth import Actor
 from hipdata.contract import ValidationError
-from hipdata.ui_inclinometer import inclinometer
+from hipdata.ui_inclinometer import big_number_fields, inclinometer
 
 STEP_BY_STEP, ONE_PAGE = "Step by step", "All on one page"
 _STATE = ("wiz_values", "wiz_phone", "wiz_cards", "wiz_added")
-# Big digits for the step's number fields: they are what a patient types on a phone.
-_CSS = """<style>
-[class*="st-key-wiz-field-"] input { font-size: 2rem; height: 3.25rem; }
-</style>"""
 
 
 def choose_mode(actor: Actor) -> str:
@@ -135,14 +131,17 @@ def _exercise_step(exercises: list[str], cards: dict, added: list, errors: dict)
         st.rerun()
 
 
-def _contexts(values: dict, phone: dict) -> dict:
+def _contexts(values: dict, phone: dict, actor: Actor) -> dict:
+    rater = "self" if actor.role == "patient" else "therapist"
     return {
-        s: checkin.protocol_context(s, by_phone=phone.get(s) == v) for s, v in values.items() if v is not None
+        s: checkin.protocol_context(s, by_phone=phone.get(s) == v, rater=rater)
+        for s, v in values.items()
+        if v is not None
     }
 
 
 def _reset() -> None:
-    for name in (*_STATE, "wiz_step", "wiz_errors"):
+    for name in (*_STATE, "wiz_step", "wiz_errors", "wiz_cards_seeded"):
         st.session_state.pop(name, None)
     for key in [k for k in st.session_state if str(k).startswith(("wiz-field-", "wiz-ex-", "wiz-add"))]:
         del st.session_state[key]
@@ -151,7 +150,7 @@ def _reset() -> None:
 def step_flow(actor: Actor, patient: str, day: date, last_week: dict) -> None:
     """The phone-first check-in: one measure per step, a summary, then one save."""
     store = ui.store()
-    st.html(_CSS)
+    big_number_fields()
     values, phone, cards, added = _state()
     plans = store.records(actor, "plans", patient)
     more = st.toggle("More measures", key="wiz_more", help="Also ask for the measures outside your plan.")
@@ -181,6 +180,10 @@ def step_flow(actor: Actor, patient: str, day: date, last_week: dict) -> None:
         _pain_step(step, values, last_week, errors)
     else:
         _exercise_step(exercises, cards, added, errors)
+    shown = {checkin.field_key(*series) for series in step.series} | {"exercises"}
+    for field, message in errors.items():  # a problem not tied to this step's fields, e.g. the date
+        if field not in shown:
+            st.error(ui.md_escape(message))
 
     back, forward = st.columns(2)
     if index > 0 and back.button("Back", icon=":material/arrow_back:", key="wiz-back", width="stretch"):
@@ -191,7 +194,7 @@ def step_flow(actor: Actor, patient: str, day: date, last_week: dict) -> None:
     ):
         asked = {s: values.get(s) for s in step.series}
         table = checkin.cards_table(exercises, cards) if step.kind == "exercises" else _no_exercises()
-        found = checkin.step_errors(patient, day, asked, table, contexts=_contexts(asked, phone))
+        found = checkin.step_errors(patient, day, asked, table, contexts=_contexts(asked, phone, actor))
         st.session_state["wiz_errors"] = found
         if not found:
             st.session_state["wiz_step"] = index + 1
@@ -204,7 +207,7 @@ def _no_exercises() -> pd.DataFrame:
 
 def _summary(actor, patient, day, values, phone, exercises, cards) -> None:
     st.subheader("Check and save")
-    contexts = _contexts(values, phone)
+    contexts = _contexts(values, phone, actor)
     table = checkin.cards_table(exercises, cards)
     entered = checkin.summary_lines(values, contexts)
     done = checkin.exercise_lines(table)

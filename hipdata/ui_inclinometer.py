@@ -25,6 +25,18 @@ def _component():
     )
 
 
+@cache
+def _big_fields():
+    # Styles only, not isolated, so they reach the page's own number fields (our CSS: no user content).
+    css = (_STATIC / "big-fields.css").read_text(encoding="utf-8")
+    return st.components.v2.component("hipdata_big_fields", css=css, isolate_styles=False)
+
+
+def big_number_fields() -> None:
+    """Big digits in the step-by-step check-in's number fields: they are what a patient types on a phone."""
+    _big_fields()(key="big-number-fields", height=0)
+
+
 def inclinometer(key: str, series: str) -> float | None:
     """Mount the inclinometer; the angle the patient chose to use, on the run right after the tap, else None.
 
