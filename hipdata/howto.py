@@ -184,10 +184,12 @@ def _floor(y: float = 130) -> str:
     return f'<line x1="10" y1="{y}" x2="230" y2="{y}" stroke="{_GUIDE}" stroke-width="2"/>'
 
 
-def _tape(x: float, y1: float, y2: float) -> str:
+def _tape(x: float, y1: float, y2: float, below: bool = False) -> str:
+    """A tape measure from y1 down to y2, labelled beside it (or under the floor, where the figure is crowded)."""
+    lx, ly = (x - 8, y2 + 13) if below else (x + 6, (y1 + y2) / 2 + 4)
     return (
         f'<line x1="{x}" y1="{y1}" x2="{x}" y2="{y2}" stroke="#d9a400" stroke-width="4"/>'
-        f'<text x="{x + 6}" y="{(y1 + y2) / 2 + 4}" font-weight="bold">cm</text>'
+        f'<text x="{lx}" y="{ly}" font-weight="bold">cm</text>'
     )
 
 
@@ -271,7 +273,7 @@ _DRAWINGS: dict[str, str] = {
         _limb((40, 118), (110, 120)),
         _limb((110, 120), (205, 122)),
         _limb((110, 118), (140, 88), (170, 114)),
-        _tape(140, 93, 129),
+        _tape(140, 93, 129, below=True),
         _arrow("M150,66 Q150,76 144,84"),
     ),
 }

@@ -61,7 +61,7 @@ def _number(series, values: dict, before: float | None, error: str | None) -> No
 def _howto(measure_id: str) -> None:
     guide, protocol = howto.howto(measure_id), catalog.PROTOCOLS[measure_id]
     with st.expander("How to measure", expanded=True, icon=":material/help:"):
-        st.image(howto.drawing(measure_id), width="stretch")
+        st.image(howto.drawing(measure_id), width=420)  # the full column on a phone, no more on a desktop
         st.markdown("\n".join(f"{i}. {step}" for i, step in enumerate(guide.steps(), start=1)))
         st.markdown("**Avoid**\n" + "\n".join(f"- {mistake}" for mistake in guide.mistakes))
         st.caption(f"Protocol: {protocol.text}. Source: {protocol.source}.")
@@ -86,7 +86,7 @@ def _measure_step(step: plan.Step, values: dict, phone: dict, last_week: dict, e
 def _pain_step(step: plan.Step, values: dict, last_week: dict, errors: dict) -> None:
     st.caption("0 = no pain, 10 = the worst pain you can imagine. Leave a region empty if you are unsure.")
     with st.expander("How to rate pain"):
-        st.image(howto.drawing(step.series[0][0]), width="stretch")
+        st.image(howto.drawing(step.series[0][0]), width=420)
         st.markdown("\n".join(f"{i}. {s}" for i, s in enumerate(howto.howto("pain_hip").steps(), start=1)))
     for series in step.series:
         before = last_week.get(series)
