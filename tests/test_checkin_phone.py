@@ -154,6 +154,12 @@ def test_patient_completes_the_default_plan_with_the_phone_inclinometer(clinic, 
     field(page, "Hip pain, left (0-10)").fill("3")
     next_step(page, 8)
     expect(page.get_by_role("heading", name="Exercises this week")).to_be_visible()
+    page.set_viewport_size({"width": 375, "height": 844})  # the exercise cards on the narrowest phone
+    settle(page)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375 + 1
+    card = page.locator("[class*='st-key-wiz-card-']").first
+    assert card.bounding_box()["x"] + card.bounding_box()["width"] <= 375
+    page.set_viewport_size({"width": WIDTH, "height": 844})
     next_step(page, 9)
     expect(page.get_by_role("heading", name="Check and save")).to_be_visible()
     shoot(page, "checkin-step-10")
