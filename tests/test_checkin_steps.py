@@ -90,7 +90,8 @@ def test_the_default_plan_walks_field_tests_rotations_pain_exercises_then_a_summ
 def test_complete_go_back_change_and_save_once(db):
     at = open_checkin(db)
     assert any(e.label == "How to measure" for e in at.expander)
-    assert at.get("imgs") or at.get("image")  # the drawing of the position
+    (drawing,) = at.get("image")  # the drawing of the position, inline
+    assert drawing.proto.imgs[0].url.startswith("data:image/svg+xml;base64,")
     fill(at, "fingertip_to_floor", 10)
     press(at, "wiz-next")
     fill(at, "figure_four:left", 12.5)
