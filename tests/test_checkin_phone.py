@@ -210,9 +210,11 @@ def test_without_https_or_without_a_sensor_the_phone_says_why_and_typing_still_w
         ):
             page = browser.new_context(viewport={"width": WIDTH, "height": 844}, has_touch=True).new_page()
             sign_in(page, address, "pat1")
-            for _ in range(3):
+            for number in (2, 3, 4):
                 page.get_by_role("button", name="Next").click()
                 settle(page)
+                expect(page.get_by_text(f"{number} of 10")).to_be_visible()
+            expect(page.get_by_role("heading", name="Hip internal rotation, left")).to_be_visible()
             widget = page.locator(".incl[data-series='hip_internal_rotation:left']")
             widget.get_by_role("button", name="Measure with phone").click()
             expect(widget.get_by_role("alert")).to_contain_text(message, timeout=5_000)
