@@ -25,7 +25,7 @@ PAGES = {
 }
 MENU = {
     "patient": ["checkin", "progress"],
-    "therapist": ["caseload", "review", "data"],
+    "therapist": ["caseload", "review", "data", "checkin"],
     "admin": ["caseload", "review", "data", "checkin", "progress", "users", "audit"],
 }
 

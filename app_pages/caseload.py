@@ -40,7 +40,7 @@ event = st.dataframe(
     key="caseload-table",
     column_config={
         "patient": st.column_config.TextColumn("Patient", pinned=True, width=124),
-        "badges": st.column_config.TextColumn("Flags", width=190, help="Why this patient needs attention"),
+        "badges": st.column_config.TextColumn("Flags", width=180, help="Why this patient needs attention"),
         "days_since_checkin": st.column_config.NumberColumn(
             "Days", width=50, help="Days since the last check-in (14 or more: inactive)"
         ),
@@ -61,6 +61,9 @@ event = st.dataframe(
         ),
         "lefs": st.column_config.TextColumn(
             "LEFS", width=64, help="Latest LEFS score out of 80 (change since the first; 9 or more is important)"
+        ),
+        "plan": st.column_config.TextColumn(
+            "Plan", width=84, help="The measurement plan the check-in follows (Review page, Plan tab)"
         ),
         "psfs": st.column_config.TextColumn(
             "PSFS", width=72,

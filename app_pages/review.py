@@ -5,7 +5,7 @@ from datetime import date, timedelta
 import pandas as pd
 import streamlit as st
 
-from hipdata import catalog, charts, checkin, lefs, ui, ui_psfs
+from hipdata import catalog, charts, checkin, lefs, ui, ui_plan, ui_psfs
 from hipdata.csv_io import readings_csv
 from hipdata.fhir import export_json
 from hipdata.goals import goal_status
@@ -22,6 +22,8 @@ result = ui.cached_progress(actor, today, patient)
 row = ui.cached_caseload(actor, today, patient)
 if len(row) and row.iloc[0]["badges"]:
     st.warning("Flags: " + row.iloc[0]["badges"])
+if len(row):
+    st.caption(f"Measurement plan: {row.iloc[0]['plan']} (tab Plan)")
 
 goals = store.records(actor, "goals", patient)
 (
@@ -29,12 +31,15 @@ goals = store.records(actor, "goals", patient)
     goals_tab,
     notes_tab,
     programme_tab,
+    plan_tab,
     lefs_tab,
     psfs_tab,
     context_tab,
     deleted_tab,
     report_tab,
-) = st.tabs(["Progress", "Goals", "Notes", "Programme", "LEFS", "PSFS", "Context", "Deleted", "Report"])
+) = st.tabs(
+    ["Progress", "Goals", "Notes", "Programme", "Plan", "LEFS", "PSFS", "Context", "Deleted", "Report"]
+)
 with progress_tab:
     ui.progress_view(actor, patient, key="review")
 
@@ -97,6 +102,9 @@ with programme_tab:
         if drop is not None and st.button("Remove"):
             store.delete_row(actor, "programme", int(drop))
             st.rerun()
+
+with plan_tab:
+    ui_plan.plan_editor(actor, patient)
 
 with lefs_tab:
     st.subheader("LEFS questionnaire")

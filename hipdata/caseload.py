@@ -11,7 +11,7 @@ from datetime import date, timedelta
 import numpy as np
 import pandas as pd
 
-from hipdata import catalog, lefs, psfs
+from hipdata import catalog, lefs, plan, psfs
 from hipdata.analysis import Progress, progress
 from hipdata.auth import Actor
 from hipdata.store import Patients, Store
@@ -85,6 +85,7 @@ def caseload(
     programme: pd.DataFrame,
     lefs_scores: pd.DataFrame,
     psfs_scores: pd.DataFrame | None = None,
+    plans: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     as_of = progress.as_of
     flags = progress.flags
@@ -119,6 +120,7 @@ def caseload(
     for flag, label in BADGES.items():  # a loop over the handful of flags, not over patients
         badges = badges + np.where(has[flag], label + " · ", "")
     table["badges"] = badges.str.removesuffix(" · ")
+    table["plan"] = plan.names(table["patient_id"], plans if plans is not None else pd.DataFrame())
     return by_attention(table)
 
 
@@ -138,6 +140,7 @@ def for_patients(store: Store, actor: Actor, as_of: date, patients: Patients = N
         store.records(actor, "programme", patients),
         store.records(actor, "lefs", patients),
         store.records(actor, "psfs", patients),
+        store.records(actor, "plans", patients),
     )
 
 
@@ -199,6 +202,9 @@ def view(table: pd.DataFrame) -> pd.DataFrame:
             "rom": change("rom"),
             "pain": change("pain"),
             "lefs": lefs_text,
+            "plan": table["plan"]
+            .where(table["plan"] != plan.DEFAULT_NAME, "Default")
+            .str.replace("Custom plan ", "Custom "),
             "psfs": (
                 formatted(table["psfs_latest"], "%.1f") + formatted(table["psfs_change"], " (%+.1f)")
             ).where(table["psfs_latest"].notna(), ""),

@@ -123,6 +123,59 @@ EXERCISES: dict[str, Exercise] = {
     )
 }  # fmt: skip
 
+
+@dataclass(frozen=True)
+class Protocol:
+    """How a patient takes a measure at home: the context stored with the reading, and where it comes from."""
+
+    position: str | None  # one of POSITIONS; None for pain, which has no position
+    method: str | None  # one of METHODS; the instrument a patient uses at home
+    mode: str | None  # one of MODES
+    text: str  # the protocol in one line, for therapists
+    source: str
+
+
+# The phone is placed so that every movement turns it about a horizontal axis (side-lying where the motion
+# would otherwise stay level): the inclinometer reads the angle between gravity at zero and now.
+_PHONE = "Phone inclinometer: Charlton 2015 J Sci Med Sport 18:262 (ICC > 0.88 vs 3-D motion capture)"
+_SEATED = (
+    "Seated, hips and knees at 90 deg, thigh supported and level; phone flat on the front of the shin above "
+    "the ankle, zero with the shin hanging vertical"
+)
+PROTOCOLS: dict[str, Protocol] = {
+    "hip_flexion": Protocol("supine", "inclinometer", "active",
+        "Supine; phone on the front of the thigh above the knee, zero with the leg flat; knee bent, thigh "
+        "drawn towards the chest; the other leg stays flat", f"{_PHONE}; Wilson 2014 (supine)"),
+    "hip_extension": Protocol("prone", "inclinometer", "active",
+        "Prone; phone on the back of the thigh above the knee, zero with the leg flat; straight leg lifted, "
+        "pelvis kept on the floor", _PHONE),
+    "hip_abduction": Protocol("side_lying", "inclinometer", "active",
+        "Side-lying on the other side; phone on the outside of the thigh above the knee, zero with the legs "
+        "together; straight top leg lifted, toes forward", f"{_PHONE}; side-lying so the motion tilts the phone"),
+    "hip_adduction": Protocol("side_lying", "inclinometer", "active",
+        "Side-lying on the measured side, top foot placed in front; phone in a band on the front of the lower "
+        "shin, zero with the leg on the floor; straight lower leg lifted",
+        f"{_PHONE}; side-lying so the motion tilts the phone"),
+    "hip_internal_rotation": Protocol("seated", "inclinometer", "active",
+        f"{_SEATED}; foot turned outwards (shin swings out), thigh still",
+        f"Gradoz 2018 J Sport Rehabil (hip and knee at 90 deg, the MDC source); Kouyoumdjian 2012 (seated); {_PHONE}"),
+    "hip_external_rotation": Protocol("seated", "inclinometer", "active",
+        f"{_SEATED}; foot turned inwards (shin swings in), thigh still",
+        f"Gradoz 2018 J Sport Rehabil (hip and knee at 90 deg, the MDC source); {_PHONE}"),
+    "fingertip_to_floor": Protocol("standing", "tape_measure", "active",
+        "Standing barefoot, feet together, knees straight; slow forward bend, arms hanging; tape from the tip "
+        "of the middle finger to the floor (negative past the floor, standing on a step)",
+        "Perret 2001 Arch Phys Med Rehabil 82:1566; Ekedahl 2012 Arch Phys Med Rehabil 93:2210"),
+    "figure_four": Protocol("supine", "tape_measure", "passive",
+        "Supine on a firm surface; ankle on the other knee, the bent knee relaxed towards the floor; tape from "
+        "the outside of the knee straight down to the floor", "Bagwell 2016 Int J Sports Phys Ther (the MDC source)"),
+    **{
+        m: Protocol(None, None, None, "Numeric pain rating 0-10: the usual pain in that region this week",
+                    "Childs 2005 Spine 30:1331; Farrar 2001 Pain 94:149")
+        for m in ("pain_hip", "pain_low_back", "pain_knee", "pain_ankle_foot")
+    },
+}  # fmt: skip
+
 # Measurement context (CLINICAL_RULES section 6): a change of any of these can move a reading by itself.
 METHODS = ("goniometer", "inclinometer", "phone_app", "visual_estimate", "tape_measure")
 POSITIONS = ("seated", "supine", "prone", "standing", "side_lying")

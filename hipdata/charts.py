@@ -697,7 +697,7 @@ def adherence_chart(exercise_log: pd.DataFrame, programme: pd.DataFrame) -> go.F
         traces.append(
             dict(type="scatter", x=x_range, y=[total, total], mode="lines", name="prescribed per week",
                        line=dict(color="#000000", width=2, dash="dash"),
-                       hovertemplate=f"prescribed: {_num(total)} sessions per week<extra></extra>")
+                       hovertemplate=f"prescribed: {_num(total)} session{'' if total == 1 else 's'} per week<extra></extra>")
         )  # fmt: skip
     layout = _layout(
         title, 420, meta, barmode="stack", hovermode="x unified",

@@ -26,6 +26,7 @@ EXERCISE_HEADERS = {
 }
 _LABEL_TO_EXERCISE = {e.label: e.id for e in catalog.EXERCISES.values()}
 DATE_LABEL = "Date of the check-in"
+NO_CONTEXT: dict[str, str | None] = dict.fromkeys(CONTEXT_COLUMNS)
 
 
 def monday(day: date) -> date:
@@ -130,8 +131,13 @@ def clean_checkin(
     note: str,
     exercises: pd.DataFrame,
     today: date | None = None,
+    contexts: dict[tuple[str, str], dict[str, str | None]] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame | None]:
-    """Validate a whole check-in; raise one ValidationError whose problems name form fields."""
+    """Validate a whole check-in; raise one ValidationError whose problems name form fields.
+
+    `context` applies to every reading; `contexts` gives some series their own (the step-by-step check-in
+    stores each measure with its protocol's position and how it was taken).
+    """
     problems: list[Problem] = []
     try:
         day = checkin_day(day, today)
@@ -139,6 +145,7 @@ def clean_checkin(
         problems += error.problems
         day = today or date.today()  # the date is reported once; the other fields are still checked
     filled = [(k, v) for k, v in values.items() if v is not None]
+    own = contexts or {}
     raw = pd.DataFrame(
         {
             "patient_id": patient_id,
@@ -146,7 +153,7 @@ def clean_checkin(
             "measure": [k[0] for k, _ in filled],
             "side": [k[1] for k, _ in filled],
             "value": [repr(float(v)) for _, v in filled],
-            **{c: context.get(c) or "" for c in CONTEXT_COLUMNS},
+            **{c: [own.get(k, context).get(c) or "" for k, _ in filled] for c in CONTEXT_COLUMNS},
             "note": note or "",
         },
         index=range(len(filled)),
@@ -190,23 +197,76 @@ def clean_checkin(
     return readings, log
 
 
+def step_errors(
+    patient_id: str,
+    day: date,
+    values: dict[tuple[str, str], float | None],
+    exercises: pd.DataFrame,
+    today: date | None = None,
+    contexts: dict[tuple[str, str], dict[str, str | None]] | None = None,
+) -> dict[str, str]:
+    """The problems of one step of the check-in, by field: the whole check-in's rules, on this step's fields.
+
+    A step may be left empty, so 'enter at least one' is the summary's to say, not a step's.
+    """
+    try:
+        clean_checkin(patient_id, day, values, NO_CONTEXT, "", exercises, today, contexts)
+    except ValidationError as error:
+        return {k: v for k, v in errors_by_field(error).items() if k != "form"}
+    return {}
+
+
+def protocol_context(series: tuple[str, str], by_phone: bool, rater: str = "self") -> dict[str, str | None]:
+    """What a reading of the step-by-step check-in is stored with: the protocol's position and mode, and who
+    measured (the patient themself, unless a therapist enters it).
+
+    The method is the protocol's instrument for a tape measure, `inclinometer` for an angle the phone
+    took, and not recorded for an angle typed by hand (it may come from any instrument).
+    """
+    p = catalog.PROTOCOLS[series[0]]
+    method = p.method if p.method != "inclinometer" or by_phone else None
+    return {"method": method, "position": p.position, "mode": p.mode, "measured_by": rater}
+
+
+def summary_lines(
+    values: dict[tuple[str, str], float | None], contexts: dict[tuple[str, str], dict[str, str | None]]
+) -> list[str]:
+    """The summary before saving, one line per filled field: label, value with unit, how it was taken."""
+    lines = []
+    for (measure, side), value in values.items():
+        if value is None:
+            continue
+        m = catalog.MEASURES[measure]
+        label = f"{m.label}, {side}" if side else m.label
+        unit = "°" if m.unit == "deg" else f" {m.unit_label}".replace(" /10", "/10")
+        how = [
+            str(contexts.get((measure, side), {}).get(f) or "").replace("_", " ")
+            for f in ("method", "position")
+        ]
+        lines.append(
+            f"{label}: {value:g}{unit}" + (f" ({', '.join(h for h in how if h)})" if any(how) else "")
+        )
+    return lines
+
+
+def exercise_lines(table: pd.DataFrame) -> list[str]:
+    """The exercise cards' entries in words, one line per exercise done (a blank card was not done)."""
+    units = {"Sessions": "sessions", "Sets": "sets", "Reps": "reps", "Seconds": "s", "Load kg": "kg"}
+    lines = []
+    for row in table.to_dict("records"):
+        parts = [f"{row[c]:g} {u}" for c, u in units.items() if not _blank(row.get(c))]
+        if not _blank(row.get("Band")):
+            parts.append(f"{row['Band']} band")
+        if parts:
+            lines.append(f"{row['Exercise']}: " + ", ".join(parts))
+    return lines
+
+
 def errors_by_field(error: ValidationError) -> dict[str, str]:
     found: dict[str, str] = {}
     for p in error.problems:
         found[p.column] = f"{found[p.column]}; {p.message}" if p.column in found else p.message
     return found
-
-
-def saved_table(readings: pd.DataFrame) -> pd.DataFrame:
-    return pd.DataFrame(
-        {
-            "Measure": [catalog.MEASURES[m].label for m in readings["measure"]],
-            "Side": readings["side"],
-            "Value": readings["value"],
-            "Unit": [catalog.MEASURES[m].unit_label for m in readings["measure"]],
-            "Date": pd.to_datetime(readings["date"]).dt.date,
-        }
-    )
 
 
 def log_table(log: pd.DataFrame) -> pd.DataFrame:
@@ -255,3 +315,50 @@ def apply_corrections(
     for reading_id in deletes["id"]:
         store.delete_row(actor, "readings", int(reading_id))
     return len(cleaned) + len(deletes)
+
+
+def dose_fields(exercise_id: str) -> tuple[str, ...]:
+    """The dose columns an exercise card asks for, read from the exercise's dose in the catalog."""
+    dose = catalog.EXERCISES[exercise_id].dose
+    wanted = {
+        "sets": True,
+        "reps": "reps" in dose or "steps" in dose,
+        "seconds": "seconds" in dose,
+        "band_level": "band" in dose,
+        "load_kg": "load" in dose,
+    }
+    return ("sessions", *(column for column, asked in wanted.items() if asked))
+
+
+def card_exercises(programme: pd.DataFrame, log: pd.DataFrame, day: date, added: list[str]) -> list[str]:
+    """The exercises shown as cards: the programme, anything already logged this week, and those added."""
+    this_week = log[pd.to_datetime(log["week"]).dt.date == monday(day)] if len(log) else log
+    listed = [*programme.get("exercise", []), *this_week.get("exercise", []), *added]
+    return list(dict.fromkeys(listed))
+
+
+def cards_table(exercises: list[str], values: dict[tuple[str, str], object]) -> pd.DataFrame:
+    """The cards' entries as the exercise table the check-in validates (a card left blank: not done)."""
+    rows = {
+        header: [
+            catalog.EXERCISES[e].label if column == "exercise" else values.get((e, column)) for e in exercises
+        ]
+        for column, header in EXERCISE_HEADERS.items()
+    }
+    return pd.DataFrame(rows, columns=list(EXERCISE_HEADERS.values()))
+
+
+def this_week_values(log: pd.DataFrame, day: date) -> dict[tuple[str, str], object]:
+    """This week's logged exercises as card values, so a second check-in in a week starts from them."""
+    this_week = log[pd.to_datetime(log["week"]).dt.date == monday(day)] if len(log) else log
+    columns = [c for c in EXERCISE_HEADERS if c != "exercise"]
+    return {
+        (e, c): v
+        for e, row in zip(
+            this_week.get("exercise", []),
+            this_week[columns].to_dict("records") if len(this_week) else [],
+            strict=True,
+        )
+        for c, v in row.items()
+        if not pd.isna(v)
+    }

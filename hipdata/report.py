@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 from plotly.offline import get_plotlyjs
 
-from hipdata import catalog, charts, lefs, psfs
+from hipdata import catalog, charts, lefs, plan, psfs
 from hipdata.analysis import progress
 from hipdata.auth import Actor
 from hipdata.caseload import adherence
@@ -150,6 +150,9 @@ def report_html(store: Store, actor: Actor, patient_id: str, as_of: date | None 
         raised = [n for n in ("inactive", "worsening", "pain_rising", "plateau") if f[n]]
         raised += [f"asymmetry: {', '.join(f['asymmetry'])}"] if len(f["asymmetry"]) else []
         parts.append(f"<p><b>Flags:</b> {escape(', '.join(raised) or 'none')}</p>")
+    in_force = plan.current(store.records(actor, "plans", patient_id), patient_id)
+    asked = ", ".join(catalog.MEASURES[m].label + (f" ({side})" if side else "") for m, side in in_force)
+    parts.append(f"<p><b>Measurement plan:</b> {escape(plan.name(in_force))}: {escape(asked)}</p>")
 
     if len(result.trends):
         parts.append("<h2>Charts</h2>")

@@ -218,7 +218,11 @@ def explainer() -> None:
         )
         table = catalog.measures_frame()[["label", "unit", "mdc", "typical_low", "typical_high"]].copy()
         table["source of the MDC"] = [m.mdc_source for m in catalog.MEASURES.values()]
-        table.columns = ["Measure", "Unit", "MDC", "Typical low", "Typical high", "Source of the MDC"]
+        protocols = [catalog.PROTOCOLS[m] for m in catalog.MEASURES]
+        table["protocol"] = [f"{p.text} ({p.source})" for p in protocols]
+        table.columns = [
+            "Measure", "Unit", "MDC", "Typical low", "Typical high", "Source of the MDC", "How it is measured",
+        ]  # fmt: skip
         st.dataframe(table, hide_index=True, width="stretch")
 
 

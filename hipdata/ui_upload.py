@@ -78,7 +78,7 @@ def show_file_problems(checked: Checked, all_problems) -> None:
     if checked.total > len(checked.problems):
         st.caption(f"The first {MAX_KEPT:,} problems; download the file for all {checked.total:,}.")
     st.download_button(
-        f"Download all {checked.total:,} problems as CSV",
+        f"Download all {counted(checked.total, 'problem')} as CSV",
         data=all_problems,  # built only when clicked
         file_name="hipdata-problems.csv",
         mime="text/csv",

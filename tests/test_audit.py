@@ -40,6 +40,7 @@ RECORDS = {
     "notes": {"week": pd.Timestamp(WEEK), "text": "=cmd"},
     "programme": {"exercise": "ninety_ninety", "sessions_per_week": 4, "dose": "2x10"},
     "lefs": {"date": pd.Timestamp(WEEK), "answers": "4" * 20, "total": 80},
+    "plans": {"series": "fingertip_to_floor|pain_low_back"},
     "psfs": {"date": pd.Timestamp(WEEK), "activities": '["Squat", "Run", "Hike"]', "ratings": "[4, 5, 6]", "score": 5.0},
 }  # fmt: skip
 

@@ -137,6 +137,8 @@ def test_patient_logs_a_week_at_phone_width(server, browser):
     page = context.new_page()
     sign_in(page, server, "pat1")
     expect(page.get_by_role("heading", name="Weekly check-in")).to_be_visible()
+    page.get_by_role("radio", name="All on one page").click()  # the one-page form; steps: test_checkin_phone
+    settle(page)
     page.get_by_role("spinbutton", name="Hip internal rotation, left (°)", exact=True).fill("33")
     page.get_by_role("spinbutton", name="Low back pain (0-10)", exact=True).fill("2")
     page.get_by_role("button", name="Save check-in").click()

@@ -220,7 +220,8 @@ def test_the_page_view_puts_the_triage_first_in_short_columns(clinic):
     table = build(clinic)
     view = caseload_module.view(table).set_axis(table["patient_id"])
     assert list(view.columns[:3]) == ["patient", "days_since_checkin", "badges"]  # what a phone shows first
-    assert len(view.columns) == 9
+    assert len(view.columns) == 10
+    assert set(view["plan"]) == {"Default"}  # no plan saved: the programme's self-assessments
     assert view.loc["G-worse", "rom"] == "-2.0 flexion L"
     assert view.loc["F-pain", "pain"] == "-1.5 hip L" and view.loc["F-pain", "rom"] == ""
     assert view.loc["A-ok", "rom"] == "+2.0 forward fold"  # a measure without sides has no letter

@@ -134,3 +134,61 @@ def test_context_choices():
     }
     assert catalog.SIDES == ("left", "right")
     assert catalog.LEFS_MDC == 9
+
+
+# ---- home protocols and how-tos -------------------------------------------------------------------------
+
+
+def test_every_measure_has_a_protocol_with_a_source_and_valid_context():
+    from hipdata import howto
+
+    assert set(catalog.PROTOCOLS) == set(catalog.MEASURES) == set(howto.HOWTOS)
+    for measure_id, p in catalog.PROTOCOLS.items():
+        m = catalog.MEASURES[measure_id]
+        assert p.text and p.source, measure_id
+        if m.group == "pain":
+            assert (p.position, p.method, p.mode) == (None, None, None)
+            continue
+        assert p.position in catalog.POSITIONS and p.mode in catalog.MODES, measure_id
+        assert p.method == ("inclinometer" if m.group == "rom" else "tape_measure"), measure_id
+
+
+def test_the_protocols_follow_the_mdc_sources_and_the_phone_can_see_every_motion():
+    p = catalog.PROTOCOLS
+    # rotation seated with hip and knee at 90 degrees, as in the MDC source (Gradoz 2018)
+    for m in ("hip_internal_rotation", "hip_external_rotation"):
+        assert p[m].position == "seated" and "90" in p[m].text and "Gradoz 2018" in p[m].source
+    # side-lying where the motion would stay level lying on the back: the phone must tilt against gravity
+    assert p["hip_abduction"].position == p["hip_adduction"].position == "side_lying"
+    assert (
+        p["fingertip_to_floor"].position == "standing"
+        and "middle finger to the floor" in p["fingertip_to_floor"].text
+    )
+    assert (
+        "Bagwell 2016" in p["figure_four"].source
+        and "Bagwell 2016" in catalog.MEASURES["figure_four"].mdc_source
+    )
+
+
+def test_every_how_to_names_the_set_up_the_zero_the_movement_what_to_record_and_mistakes():
+    from hipdata import howto
+
+    for measure_id, guide in howto.HOWTOS.items():
+        assert all(guide.steps()) and 1 <= len(guide.mistakes) <= 3, measure_id
+        assert all(len(step) < 160 for step in guide.steps()), measure_id  # short sentences
+        if catalog.PROTOCOLS[measure_id].method == "inclinometer":
+            assert "Set zero" in guide.zero and "Use this angle" in guide.record, measure_id
+
+
+def test_every_measure_has_a_drawing_that_is_self_contained_svg():
+    import xml.etree.ElementTree as ET
+
+    from hipdata import howto
+
+    for measure_id in catalog.MEASURES:
+        svg = howto.drawing(measure_id)
+        root = ET.fromstring(svg)  # well-formed
+        assert root.tag == "{http://www.w3.org/2000/svg}svg" and root.get("aria-label"), measure_id
+        assert "href" not in svg and "http://" not in svg.replace("http://www.w3.org/2000/svg", ""), (
+            measure_id
+        )

@@ -354,10 +354,9 @@ def test_week_rows_and_tables():
     )
     week = checkin.week_rows(readings, DAY)
     assert week["id"].tolist() == [2, 3]
-    saved = checkin.saved_table(week)
-    assert saved["Measure"].tolist() == ["Low back pain", "Hip flexion"]
-    assert saved["Unit"].tolist() == ["/10", "°"]
-    assert saved["Date"].tolist() == [date(2026, 1, 5), date(2026, 1, 11)]
+    contexts = {("hip_flexion", "left"): {"method": "goniometer", "position": "supine"}}
+    lines = checkin.summary_lines({("pain_low_back", ""): 3.0, ("hip_flexion", "left"): 91.0}, contexts)
+    assert lines == ["Low back pain: 3/10", "Hip flexion, left: 91° (goniometer, supine)"]
     corrections = checkin.corrections_table(week)
     assert corrections["Value"].tolist() == [3.0, 91.0] and not corrections["Delete"].any()
 
@@ -445,3 +444,53 @@ def test_prescribed_exercises_left_blank_do_not_block_a_checkin():
     )
     assert readings["value"].tolist() == [100.0]
     assert log is None  # nothing done, nothing logged
+
+
+# ---- the step-by-step check-in's helpers ---------------------------------------------------------------
+
+
+def test_a_patients_own_reading_carries_its_protocols_context():
+    assert checkin.protocol_context(("hip_internal_rotation", "left"), by_phone=True) == {
+        "method": "inclinometer", "position": "seated", "mode": "active", "measured_by": "self",
+    }  # fmt: skip
+    assert checkin.protocol_context(("hip_internal_rotation", "left"), by_phone=False)["method"] is None
+    assert checkin.protocol_context(("fingertip_to_floor", ""), by_phone=False) == {
+        "method": "tape_measure", "position": "standing", "mode": "active", "measured_by": "self",
+    }  # fmt: skip
+    assert checkin.protocol_context(("pain_knee", "left"), by_phone=False) == {
+        "method": None, "position": None, "mode": None, "measured_by": "self",
+    }  # fmt: skip
+
+
+def test_per_series_context_is_stored_with_each_reading():
+    values = {("hip_internal_rotation", "left"): 35.0, ("fingertip_to_floor", ""): 12.0}
+    contexts = {s: checkin.protocol_context(s, by_phone=True) for s in values}
+    readings, _ = checkin.clean_checkin("P1", DAY, values, NO_CONTEXT, "", no_exercises(), TODAY, contexts)
+    got = readings.set_index("measure")[["method", "position", "measured_by"]].to_dict("index")
+    assert got == {
+        "hip_internal_rotation": {"method": "inclinometer", "position": "seated", "measured_by": "self"},
+        "fingertip_to_floor": {"method": "tape_measure", "position": "standing", "measured_by": "self"},
+    }
+
+
+def test_step_errors_use_the_check_ins_messages_and_an_empty_step_is_fine():
+    assert checkin.step_errors("P1", DAY, {("hip_flexion", "left"): None}, no_exercises(), TODAY) == {}
+    found = checkin.step_errors("P1", DAY, {("hip_flexion", "left"): 170.0}, no_exercises(), TODAY)
+    assert found == {
+        "hip_flexion:left": "Hip flexion (hip_flexion), left: must be a number from 0° to 160°; you entered 170°"
+    }
+    bad_log = exercises({"Exercise": "Foam rolling", "Sessions": 20})
+    assert "Exercise row 1, sessions" in checkin.step_errors("P1", DAY, {}, bad_log, TODAY)["exercises"]
+
+
+def test_exercise_cards_ask_for_the_dose_the_exercise_has_and_become_the_log():
+    assert checkin.dose_fields("banded_glute_bridge") == ("sessions", "sets", "reps", "band_level")
+    assert checkin.dose_fields("kneeling_hip_flexor_stretch") == ("sessions", "sets", "seconds")
+    assert checkin.dose_fields("bulgarian_split_squat") == ("sessions", "sets", "reps", "load_kg")
+    cards = {("banded_glute_bridge", "sessions"): 3, ("banded_glute_bridge", "reps"): 12}
+    table = checkin.cards_table(["banded_glute_bridge", "foam_rolling"], cards)
+    _, log = checkin.clean_checkin("P1", DAY, {}, NO_CONTEXT, "", table, TODAY)
+    assert log[["exercise", "sessions", "reps"]].astype(object).values.tolist() == [
+        ["banded_glute_bridge", 3, 12]
+    ]
+    assert checkin.exercise_lines(table) == ["Glute bridge with band: 3 sessions, 12 reps"]

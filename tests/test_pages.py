@@ -32,10 +32,12 @@ def account(store: Store, username: str, role: str, patient: str | None = None, 
     return store.open_session(username, datetime.now())
 
 
-def app(token: str | None = None, page: str | None = None) -> AppTest:
+def app(token: str | None = None, page: str | None = None, one_page: bool = False) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=60)
     if token:
         at.session_state[auth_key()] = token
+    if one_page:
+        at.session_state["checkin_mode"] = "All on one page"
     at.run()
     if page:
         at.switch_page(page).run()
@@ -109,7 +111,7 @@ def checkin_field(at: AppTest, key: str):
 
 def test_valid_checkin_is_saved_and_confirmed(db):
     token = account(db, "pat", "patient", patient="P1")
-    at = app(token)
+    at = app(token, one_page=True)
     checkin_field(at, "hip_internal_rotation:left").set_value(31)
     checkin_field(at, "pain_low_back").set_value(3)
     at.button(key="FormSubmitter:checkin-0-Save check-in").click().run()
@@ -121,12 +123,12 @@ def test_valid_checkin_is_saved_and_confirmed(db):
         ("pain_low_back", "", 3.0),
     ]
     # this week's entries can be corrected
-    assert any("This week" in s.value for s in at.subheader)
+    assert any("This week's entries (2)" in e.label for e in at.expander)
 
 
 def test_invalid_checkin_shows_errors_and_saves_nothing(db):
     token = account(db, "pat", "patient", patient="P1")
-    at = app(token)
+    at = app(token, one_page=True)
     checkin_field(at, "hip_flexion:left").set_value(200)
     checkin_field(at, "pain_hip:right").set_value(12)
     checkin_field(at, "hip_flexion:right").set_value(100)
@@ -165,7 +167,7 @@ def save_checkin(at: AppTest) -> None:
 )
 def test_a_typed_date_out_of_range_is_refused_at_the_field(db, typed, rule):
     token = account(db, "pat", "patient", patient="P1")
-    at = app(token)
+    at = app(token, one_page=True)
     date_field(at).input("2024-05-06").run()  # a valid date first, as the widget kept it before
     date_field(at).input(typed).run()
     assert date_field(at).value == typed
@@ -179,7 +181,7 @@ def test_a_typed_date_out_of_range_is_refused_at_the_field(db, typed, rule):
 @pytest.mark.parametrize("typed", ["1900-01-01", "2024-05-06", str(date.today())])
 def test_the_check_in_saves_exactly_the_date_shown(db, typed):
     token = account(db, "pat", "patient", patient="P1")
-    at = app(token)
+    at = app(token, one_page=True)
     date_field(at).input("2001-02-03").run()
     date_field(at).input(typed).run()
     checkin_field(at, "pain_low_back").set_value(3)

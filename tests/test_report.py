@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from plotly.offline import get_plotlyjs
 
-from hipdata import report
+from hipdata import plan, report
 from hipdata.auth import SYSTEM, Actor
 from hipdata.contract import READING_COLUMNS
 from hipdata.report import report_html, write_report
@@ -195,6 +195,15 @@ def test_status_in_plain_words_for_the_right_series(html):
 
 def test_flags_are_listed(html):
     assert "<b>Flags:</b> pain_rising" in html
+
+
+def test_the_measurement_plan_is_named(html, store):
+    assert "<b>Measurement plan:</b> Default plan (self-assessments): Forward fold" in html
+    store.add_patient(SYSTEM, "P-plan")
+    store.add_records(SYSTEM, "plans", plan.plan_row("P-plan", [("hip_flexion", "left")]))
+    assert "<b>Measurement plan:</b> Custom plan (1 measure): Hip flexion (left)" in report_html(
+        store, SYSTEM, "P-plan", AS_OF
+    )
 
 
 # ---- goals, adherence, LEFS, notes ---------------------------------------------------------------------

@@ -68,6 +68,7 @@ RECORDS = {
         "ratings": "[4, 5, 6]",
         "score": 5.0,
     },
+    "plans": {"series": "fingertip_to_floor|pain_low_back"},
 }
 OWNED = [t for t in PATIENT_TABLES if t != "readings"]
 
@@ -208,7 +209,7 @@ WRITES = {
     **{f"delete_row-{t}": (lambda s, a, p, mr, t=t: s.delete_row(a, t, row_of(s, t, p))) for t in OWNED},
 }
 PATIENT_MAY_NOT = {
-    f"{verb}-{t}" for verb in ("add_records", "delete_row") for t in ("goals", "notes", "programme")
+    f"{verb}-{t}" for verb in ("add_records", "delete_row") for t in ("goals", "notes", "programme", "plans")
 }
 
 
@@ -799,7 +800,9 @@ def test_a_patient_cannot_review_another_patient_by_editing_session_state(db):
 def test_a_patients_check_in_is_saved_as_their_own_whatever_the_session_state_says(db):
     load_demo(db, SYSTEM, patients=2, weeks=3)
     token = session(db, "pat", "patient", "P0001")
-    at = run_app(token, state={"review_patient": "P0002", "patient": "P0002"})
+    at = run_app(
+        token, state={"review_patient": "P0002", "patient": "P0002", "checkin_mode": "All on one page"}
+    )
     assert "Weekly check-in" in page_text(at)
     assert all(s.label != "Patient" for s in at.selectbox)
     before = {p: len(db.readings(SYSTEM, p)) for p in ("P0001", "P0002")}
@@ -883,7 +886,7 @@ def test_a_therapist_cannot_claim_an_unassigned_patient_by_naming_it(clinic):
     assert pd.isna(clinic.patients(SYSTEM).set_index("patient_id").loc["P3", "therapist"])
 
 
-@pytest.mark.parametrize("table", ["goals", "notes", "programme"])
+@pytest.mark.parametrize("table", ["goals", "notes", "programme", "plans"])
 def test_patients_cannot_delete_their_therapists_records(clinic, table):
     row = row_of(clinic, table, "P1")
     with pytest.raises(AccessDenied):

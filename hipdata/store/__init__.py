@@ -33,8 +33,8 @@ if TYPE_CHECKING:
     import pandas as pd
 
 # Soft-deletable patient-owned tables that follow the same shape (id, patient_id, ..., deleted_at).
-PATIENT_TABLES = ("readings", "exercise_log", "goals", "notes", "programme", "lefs", "psfs")
-THERAPIST_TABLES = ("goals", "notes", "programme")  # patients read these but never write them
+PATIENT_TABLES = ("readings", "exercise_log", "goals", "notes", "programme", "lefs", "psfs", "plans")
+THERAPIST_TABLES = ("goals", "notes", "programme", "plans")  # patients read these but never write them
 # The reading columns with the enums as text, as the pages and files use them.
 _AS_TEXT = ", ".join(f"{c}::VARCHAR AS {c}" if c in ENUM_TYPES else c for c in READING_COLUMNS)
 DEDUPE_KEY = READING_COLUMNS  # a reading is the same reading when every column of the CSV is the same

@@ -96,6 +96,13 @@ MIGRATIONS: tuple[str, ...] = (
         ratings VARCHAR NOT NULL, score DOUBLE NOT NULL, entered_at TIMESTAMP NOT NULL,
         entered_by VARCHAR NOT NULL, deleted_at TIMESTAMP, deleted_by VARCHAR);
     """,
+    # 8: measurement plans: which series a patient's check-in asks for. One row per version; the latest live
+    # row is the plan in force, so the older rows are its history (and the audit trail has who and when).
+    """
+    CREATE TABLE plans (
+        id BIGINT NOT NULL, patient_id VARCHAR NOT NULL, series VARCHAR NOT NULL, entered_at TIMESTAMP NOT NULL,
+        entered_by VARCHAR NOT NULL, deleted_at TIMESTAMP, deleted_by VARCHAR);
+    """,
 )
 # The enum types of migration 4, by reading column, each in alphabetical order (so enums sort as the ids do);
 # a test holds them to the catalog.
