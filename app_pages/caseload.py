@@ -39,34 +39,36 @@ event = st.dataframe(
     selection_mode="single-row",
     key="caseload-table",
     column_config={
-        "patient": st.column_config.TextColumn("Patient", pinned=True, width=124),
-        "badges": st.column_config.TextColumn("Flags", width=180, help="Why this patient needs attention"),
+        "patient": st.column_config.TextColumn("Patient", pinned=True, width=116),
+        "badges": st.column_config.TextColumn("Flags", width=150, help="Why this patient needs attention"),
         "days_since_checkin": st.column_config.NumberColumn(
-            "Days", width=50, help="Days since the last check-in (14 or more: inactive)"
+            "Days", width=46, help="Days since the last check-in (14 or more: inactive)"
         ),
         "weeks_in_programme": st.column_config.NumberColumn(
-            "Wk", width=42, help="Weeks in the programme, since the first check-in"
+            "Wk", width=38, help="Weeks in the programme, since the first check-in"
         ),
         "adherence": st.column_config.ProgressColumn(
-            "Done", min_value=0, max_value=100, format="%.0f%%", width=76,
+            "Done", min_value=0, max_value=100, format="%.0f%%", width=60,
             help="Adherence: exercise sessions done ÷ prescribed over the last 4 weeks",
         ),
         "rom": st.column_config.TextColumn(
-            "ROM", width=124,
+            "ROM", width=108,
             help="Biggest change in range of motion or a field test, in MDCs (beyond ±1 is real; + is "
             "better), and the series: L/R = left/right side",
         ),
         "pain": st.column_config.TextColumn(
-            "Pain", width=96, help="Biggest pain change in MDCs (1 MDC = 2 points; + is better), and where"
+            "Pain", width=88, help="Biggest pain change in MDCs (1 MDC = 2 points; + is better), and where"
         ),
         "lefs": st.column_config.TextColumn(
-            "LEFS", width=64, help="Latest LEFS score out of 80 (change since the first; 9 or more is important)"
+            "LEFS", width=58, help="Latest LEFS score out of 80 (change since the first; 9 or more is important)"
         ),
         "plan": st.column_config.TextColumn(
-            "Plan", width=84, help="The measurement plan the check-in follows (Review page, Plan tab)"
+            "Plan", width=62,
+            help="The measurement plan the check-in follows: the default self-assessments, or a custom plan "
+            "(Review page, Plan tab)",
         ),
         "psfs": st.column_config.TextColumn(
-            "PSFS", width=72,
+            "PSFS", width=58,
             help="Latest PSFS score: the mean rating 0-10 of the patient's own activities (change since the "
             "first; 2 points or more is real)",
         ),

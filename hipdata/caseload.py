@@ -202,9 +202,7 @@ def view(table: pd.DataFrame) -> pd.DataFrame:
             "rom": change("rom"),
             "pain": change("pain"),
             "lefs": lefs_text,
-            "plan": table["plan"]
-            .where(table["plan"] != plan.DEFAULT_NAME, "Default")
-            .str.replace("Custom plan ", "Custom "),
+            "plan": np.where(table["plan"] == plan.DEFAULT_NAME, "Default", "Custom"),
             "psfs": (
                 formatted(table["psfs_latest"], "%.1f") + formatted(table["psfs_change"], " (%+.1f)")
             ).where(table["psfs_latest"].notna(), ""),
