@@ -767,3 +767,12 @@ def test_ids_follow_the_input_order(store, make_readings):
     more = [4, 3, 3, 3, 6]  # two 3s are stored: one more 3 is added, in its place
     store.add_readings(SYSTEM, make_readings(*({"value": v} for v in more)), dedupe=True)
     assert store.readings(SYSTEM).sort_values("id")["value"].tolist() == [*values, 4, 3, 6]
+
+
+@pytest.mark.parametrize("patient_id", ["", "   ", "P" * 65])
+def test_add_patient_holds_ids_to_the_readings_rule(store, patient_id):
+    with pytest.raises(ValueError, match="patient id"):
+        store.add_patient(SYSTEM, patient_id)
+    assert store.patient_count() == 0
+    store.add_patient(SYSTEM, "P" * 64)  # the longest id allowed
+    assert store.patient_count() == 1

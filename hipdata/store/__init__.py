@@ -23,8 +23,9 @@ from typing import TYPE_CHECKING
 
 import duckdb
 
+from hipdata import messages
 from hipdata.auth import ROLES, Actor
-from hipdata.contract import READING_COLUMNS
+from hipdata.contract import PATIENT_ID_MAX, READING_COLUMNS
 from hipdata.store import csv_file
 from hipdata.store.schema import ENUM_TYPES, MIGRATIONS
 
@@ -310,6 +311,10 @@ class Store:
             raise AccessDenied("only therapists and admins may add patients")
         if therapist and therapist != actor.username and not actor.sees_everything:
             raise AccessDenied("only an admin may assign a patient to another therapist")
+        if not patient_id.strip() or len(patient_id) > PATIENT_ID_MAX:  # the readings CSV's rule
+            raise ValueError(
+                f"patient id {patient_id!r}: {messages.EMPTY_PATIENT if not patient_id.strip() else messages.LONG_PATIENT}"
+            )
         with self._write() as cur:
             if not self._create_patients(cur, actor, [patient_id], {patient_id: display_name}):
                 if not actor.sees_everything:  # never hand an existing record to whoever names it
