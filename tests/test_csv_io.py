@@ -316,3 +316,30 @@ print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
 """
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
     assert int(done.stdout) < 1024, f"peak memory {done.stdout.strip()} MiB"
+
+
+def test_checking_a_file_where_every_cell_is_bad_stays_under_1_gb(tmp_path):
+    """A million rows that DuckDB cannot type at all (no date, no measure, no number): the typed pass stops
+    at the first one instead of keeping every rejected row, and the text pass names them all."""
+    import subprocess
+    import sys
+
+    path = tmp_path / "all-bad.csv"
+    path.write_text(f"{HEADER}\n" + "P1,2026-99-01,nope,up,abc\n" * 1_000_000)
+    script = f"""
+import resource
+from pathlib import Path
+from hipdata import file_import
+from hipdata.contract import ValidationError
+from hipdata.store import Store
+store = Store(":memory:")
+try:
+    file_import.check_file(store, Path({str(path)!r}))
+except ValidationError as error:
+    assert error.rows == 1_000_000 and error.total >= 2_000_000 and len(error.problems) == 1000
+else:
+    raise AssertionError("a file of bad rows passed")
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert int(done.stdout) < 1024, f"peak memory {done.stdout.strip()} MiB"

@@ -83,12 +83,13 @@ def spreadsheet_escaped(cell: str) -> str:
     return f"CASE WHEN regexp_matches({cell}, {_sql_text(SPREADSHEET_ESCAPED)}) THEN '''' || {cell} ELSE {cell} END"
 
 
-def _read_csv(columns: dict[str, str], **options) -> str:
-    """read_csv of exactly the CSV contract (no guessing), with the rows it cannot read set aside."""
+def _read_csv(columns: dict[str, str], store_rejects: bool = True, **options) -> str:
+    """read_csv of exactly the CSV contract (no guessing), with the rows it cannot read set aside (or,
+    without store_rejects, an error at the first such row)."""
     spec = ", ".join(f"'{c}': '{t}'" for c, t in columns.items())
     extra = "".join(f", {k} = {v}" for k, v in options.items())
     return f"""read_csv(?, header = true, delim = ',', quote = '"', escape = '"', auto_detect = false,
-                        columns = {{{spec}}}, null_padding = false, store_rejects = true{extra})"""
+                        columns = {{{spec}}}, null_padding = false, store_rejects = {store_rejects}{extra})"""
 
 
 def read_checked(cur, path: str | Path, header: list[str], today: date, problems_to: Path | None = None):
@@ -132,13 +133,11 @@ def read_typed(cur, path: str | Path, header: list[str], today: date) -> bool:
                 SELECT {_unescaped("patient_id")} AS patient_id, TRY_CAST(date AS DATE) AS date, measure, coalesce(side, ''::side_id) AS side,
                        {NUMBER.format("value")} AS value, {context}, nullif({_unescaped(cell["note"])}, '') AS note,
                        date AS date_text
-                FROM {_read_csv({c: types[c] for c in header})}""",
+                FROM {_read_csv({c: types[c] for c in header}, store_rejects=False)}""",
             [str(path)],
         )
-    except duckdb.Error:
-        return False  # the text pass says what is wrong
-    if cur.execute("SELECT count(*) FROM reject_errors").fetchall()[0][0]:
-        return False
+    except duckdb.Error:  # the first cell DuckDB cannot type ends this pass (keeping every rejected row of
+        return False  # a file of bad rows would cost gigabytes); the text pass says what is wrong
     # The rules of _check_raw, for cells DuckDB has already typed: the date must read back exactly as
     # written (YYYY-MM-DD, no spaces), the measure's side, range and whole numbers, the lengths.
     failing = cur.execute(
