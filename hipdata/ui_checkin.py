@@ -16,7 +16,7 @@ from hipdata import catalog, checkin, howto, plan, reminder, ui
 from hipdata.auth import Actor
 from hipdata.contract import ValidationError
 from hipdata.text import counted
-from hipdata.ui_inclinometer import big_number_fields, inclinometer
+from hipdata.ui_inclinometer import big_number_fields, inclinometer, step_top
 
 STEP_BY_STEP, ONE_PAGE = "Step by step", "All on one page"
 _STATE = ("wiz_values", "wiz_phone", "wiz_cards", "wiz_added")
@@ -168,6 +168,7 @@ def step_flow(actor: Actor, patient: str, day: date, shown: str, last_week: dict
     total = len(steps) + 1  # the summary is the last step
     index = min(st.session_state.get("wiz_step", 0), total - 1)
     errors: dict = st.session_state.get("wiz_errors", {})
+    step_top(index)
     st.progress((index + 1) / total, text=f"{index + 1} of {total}")
 
     if index == total - 1:

@@ -32,6 +32,18 @@ def _big_fields():
     return st.components.v2.component("hipdata_big_fields", css=css, isolate_styles=False)
 
 
+@cache
+def _step_top():
+    return st.components.v2.component(
+        "hipdata_step_top", js=(_STATIC / "step-top.js").read_text(encoding="utf-8")
+    )
+
+
+def step_top(step: int) -> None:
+    """Scroll the step's title into view when the step changes (a phone keeps its place across reruns)."""
+    _step_top()(key="step-top", data={"step": step}, height=0)
+
+
 def big_number_fields() -> None:
     """Big digits in the step-by-step check-in's number fields: they are what a patient types on a phone."""
     _big_fields()(key="big-number-fields", height=0)

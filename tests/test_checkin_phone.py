@@ -94,8 +94,11 @@ def field(page: Page, label: str):
 
 def next_step(page: Page, number: int) -> None:
     shoot(page, f"checkin-step-{number}")
+    page.get_by_role("button", name="Next").scroll_into_view_if_needed()
     page.get_by_role("button", name="Next").tap()
     settle(page)
+    # the new step's progress line comes into view, not the buttons the patient just tapped
+    expect(page.get_by_text(re.compile(rf"^{number + 1} of \d+$"))).to_be_in_viewport()
 
 
 def measure_with_phone(page: Page, tilt, series: str, zero: tuple, moved: tuple, expected: int) -> None:
