@@ -251,10 +251,14 @@ def summary_lines(
 
 def exercise_lines(table: pd.DataFrame) -> list[str]:
     """The exercise cards' entries in words, one line per exercise done (a blank card was not done)."""
-    units = {"Sessions": "sessions", "Sets": "sets", "Reps": "reps", "Seconds": "s", "Load kg": "kg"}
+    units = {"Sessions": "session", "Sets": "set", "Reps": "rep", "Seconds": "s", "Load kg": "kg"}
     lines = []
-    for row in table.to_dict("records"):
-        parts = [f"{row[c]:g} {u}" for c, u in units.items() if not _blank(row.get(c))]
+    for row in table.to_dict("records"):  # a handful of exercises: display, not analysis
+        parts = [
+            f"{row[c]:g} {u}" + ("" if len(u) < 3 or row[c] == 1 else "s")  # "1 session", "3 sets", "90 s"
+            for c, u in units.items()
+            if not _blank(row.get(c))
+        ]
         if not _blank(row.get("Band")):
             parts.append(f"{row['Band']} band")
         if parts:

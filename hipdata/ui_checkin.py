@@ -52,7 +52,7 @@ def _number(series, values: dict, before: float | None, error: str | None) -> No
         step=1 if m.whole_numbers else 0.5,
         format="%d" if m.whole_numbers else "%.1f",
         key=key,
-        placeholder=f"last week {before:g}" if before is not None else "empty: not measured",
+        placeholder=f"last week {before:g}" if before is not None else "not measured",
         help=f"Allowed {m.valid_min:g} to {m.valid_max:g} {m.unit_label}.",
     )
     if error:
@@ -342,6 +342,8 @@ def saved_confirmation() -> None:
     contexts = dict(zip(keys, readings[["method", "position"]].to_dict("records"), strict=True))
     lines = checkin.summary_lines(values, contexts)
     lines += checkin.exercise_lines(checkin.log_table(log)) if log is not None and len(log) else []
+    notes = readings["note"].dropna().unique() if "note" in readings else []
+    lines += [f"Note: {note}" for note in notes]  # one note per check-in: every reading carries it
     st.markdown("\n".join(f"- {ui.md_escape(line)}" for line in lines))
 
 

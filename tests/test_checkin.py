@@ -494,3 +494,16 @@ def test_exercise_cards_ask_for_the_dose_the_exercise_has_and_become_the_log():
         ["banded_glute_bridge", 3, 12]
     ]
     assert checkin.exercise_lines(table) == ["Glute bridge with band: 3 sessions, 12 reps"]
+
+
+def test_exercise_lines_count_in_words():
+    cards = {
+        ("foam_rolling", "sessions"): 1,
+        ("banded_glute_bridge", "sessions"): 2,
+        ("banded_glute_bridge", "sets"): 1,
+    }
+    table = checkin.cards_table(["foam_rolling", "banded_glute_bridge"], cards)
+    assert checkin.exercise_lines(table) == [
+        "Foam rolling: 1 session",
+        "Glute bridge with band: 2 sessions, 1 set",
+    ]

@@ -165,10 +165,12 @@ def test_patient_completes_the_default_plan_with_the_phone_inclinometer(clinic, 
     page.set_viewport_size({"width": WIDTH, "height": 844})
     next_step(page, 9)
     expect(page.get_by_role("heading", name="Check and save")).to_be_visible()
+    page.get_by_role("textbox", name="Note").fill("Stiff at first, better after the warm-up")
     shoot(page, "checkin-step-10")
     page.get_by_role("button", name="Save check-in").tap()
     settle(page)
-    expect(page.get_by_text("Saved: 9 readings")).to_be_visible()
+    expect(page.get_by_text("Saved: 9 readings")).to_be_in_viewport()  # not left above the new step 1
+    expect(page.get_by_text("Note: Stiff at first, better after the warm-up")).to_be_visible()
     shoot(page, "checkin-saved")
 
     stop()  # DuckDB: one process opens the file; read it back once the app has let go

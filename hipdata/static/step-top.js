@@ -1,6 +1,6 @@
 // A phone keeps its scroll position when the page reruns: after Next or Back the patient would still be
 // looking at the buttons, with the new step's title and how-to out of view. When the step changes, bring
-// the step's progress line (just below this element) into view.
+// the step's progress line (just below this element) into view, or, right after a save, the confirmation.
 let shownStep = null;
 
 export default function (component) {
@@ -10,7 +10,8 @@ export default function (component) {
   shownStep = step;
   if (first) return;
   setTimeout(() => {
+    const saved = document.querySelector('[data-testid="stAlertContentSuccess"]');
     const line = document.querySelector('[data-testid="stProgress"]');
-    (line || component.parentElement).scrollIntoView({ block: "start" });
+    (saved || line || component.parentElement).scrollIntoView({ block: "start" });
   }, 50);
 }
