@@ -8,7 +8,8 @@ import subprocess
 import sys
 import time
 import urllib.request
-from contextlib import suppress
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import pytest
@@ -38,6 +39,37 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+@contextmanager
+def serving(db: Path) -> Iterator[tuple[str, Callable[[], None]]]:
+    """`streamlit run app.py` on this database, on a free port: its URL, and a stop() that ends it early
+    (DuckDB lets one process open the file: stop the app before reading it back). Stopped on leaving."""
+    command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+               "--server.port", str(port := free_port()), "--browser.gatherUsageStats", "false"]  # fmt: skip
+    process = subprocess.Popen(
+        command, cwd=ROOT, env={**os.environ, "HIPDATA_DB": str(db)},
+        stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+
+    def stop() -> None:
+        if process.poll() is None:
+            process.terminate()
+            process.wait(10)
+
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(120):
+            try:
+                urllib.request.urlopen(url + "/_stcore/health", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.5)
+        else:
+            pytest.fail("streamlit did not start")
+        yield url, stop
+    finally:
+        stop()
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     """A clinic: an admin, two therapists with their patients, demo readings; the app serving it."""
@@ -58,26 +90,8 @@ def server(tmp_path_factory):
             stdin=PASSWORD)  # fmt: skip
     cli(db, "users", "add", "locky", "--role", "patient", "--patient", "P0005", stdin=PASSWORD)
     cli(db, "users", "add", AMP_USER, "--role", "therapist", stdin=PASSWORD)
-    port = free_port()
-    env = {**os.environ, "HIPDATA_DB": str(db)}
-    command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-               "--server.port", str(port), "--browser.gatherUsageStats", "false"]  # fmt: skip
-    process = subprocess.Popen(
-        command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT
-    )
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(120):
-        try:
-            urllib.request.urlopen(url + "/_stcore/health", timeout=1)
-            break
-        except OSError:
-            time.sleep(0.5)
-    else:
-        process.kill()
-        pytest.fail("streamlit did not start")
-    yield url
-    process.terminate()
-    process.wait(10)
+    with serving(db) as (url, _):
+        yield url
 
 
 @pytest.fixture(scope="module")

@@ -2,12 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import time
-import urllib.request
-from contextlib import contextmanager
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -17,50 +11,14 @@ from playwright.sync_api import expect, sync_playwright
 
 from hipdata import psfs
 from hipdata.auth import SYSTEM
+from hipdata.contract import READING_COLUMNS
 from hipdata.demo import load_demo
 from hipdata.fhir import read_fhir
 from hipdata.store import Store
-from tests.test_browser import ARGS, CHROMIUM, PASSWORD, ROOT, cli, free_port, settle, shoot, sign_in
+from tests.test_browser import ARGS, CHROMIUM, PASSWORD, cli, serving, settle, shoot, sign_in
 
 pytestmark = pytest.mark.browser
-COLUMNS = [
-    "patient_id",
-    "date",
-    "measure",
-    "side",
-    "value",
-    "method",
-    "position",
-    "mode",
-    "measured_by",
-    "note",
-]
-
-
-@contextmanager
-def serving(db: Path):
-    """`streamlit run app.py` on this database, on a free port; stopped on leaving."""
-    port = free_port()
-    command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-               "--server.port", str(port), "--browser.gatherUsageStats", "false"]  # fmt: skip
-    env = {**os.environ, "HIPDATA_DB": str(db)}
-    process = subprocess.Popen(
-        command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(120):
-            try:
-                urllib.request.urlopen(url + "/_stcore/health", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.5)
-        else:
-            pytest.fail("streamlit did not start")
-        yield url
-    finally:
-        process.terminate()
-        process.wait(10)
+COLUMNS = list(READING_COLUMNS)
 
 
 def clinic(db: Path) -> None:
@@ -99,7 +57,7 @@ def test_fhir_bundle_goes_from_the_review_page_to_the_data_page_of_an_empty_data
     bundle = tmp_path / "bundle.json"
     with sync_playwright() as p:
         chromium = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        with serving(source) as url:
+        with serving(source) as (url, _):
             context = chromium.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)
             page = context.new_page()
             sign_in(page, url, "tess")
@@ -128,7 +86,7 @@ def test_fhir_bundle_goes_from_the_review_page_to_the_data_page_of_an_empty_data
         records = read_fhir(bundle.read_bytes())
         assert len(records.readings) > 50 and len(records.psfs) == 2 and len(records.lefs) == 1
 
-        with serving(target) as url:
+        with serving(target) as (url, _):
             context = chromium.new_context(viewport={"width": 1280, "height": 900})
             page = context.new_page()
             sign_in(page, url, "ada")

@@ -4,12 +4,7 @@ through the DevTools protocol (set before the page loads), then the saved readin
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
-import time
-import urllib.request
 from datetime import date
 
 import pytest
@@ -17,7 +12,7 @@ from playwright.sync_api import Page, expect, sync_playwright
 
 from hipdata.auth import SYSTEM
 from hipdata.store import Store
-from tests.test_browser import ARGS, CHROMIUM, ROOT, SHOTS, cli, free_port, settle, sign_in
+from tests.test_browser import ARGS, CHROMIUM, SHOTS, cli, serving, settle, sign_in
 
 pytestmark = pytest.mark.browser
 WIDTH = 390
@@ -29,31 +24,8 @@ def clinic(tmp_path):
     db = tmp_path / "phone.duckdb"
     cli(db, "demo", "--patients", "2", "--weeks", "6", "--seed", "5")
     cli(db, "users", "add", "pat1", "--role", "patient", "--patient", "P0001", stdin="rehab-password-1")
-    port = free_port()
-    command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-               "--server.port", str(port), "--browser.gatherUsageStats", "false"]  # fmt: skip
-    process = subprocess.Popen(
-        command, cwd=ROOT, env={**os.environ, "HIPDATA_DB": str(db)},
-        stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(120):
-        try:
-            urllib.request.urlopen(url + "/_stcore/health", timeout=1)
-            break
-        except OSError:
-            time.sleep(0.5)
-    else:
-        process.kill()
-        pytest.fail("streamlit did not start")
-
-    def stop() -> None:
-        if process.poll() is None:
-            process.terminate()
-            process.wait(10)
-
-    yield url, db, stop
-    stop()
+    with serving(db) as (url, stop):
+        yield url, db, stop
 
 
 @pytest.fixture

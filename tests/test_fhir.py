@@ -16,6 +16,7 @@ from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
 
 from hipdata import catalog, psfs
 from hipdata.auth import SYSTEM, Actor
+from hipdata.contract import READING_COLUMNS
 from hipdata.fhir import FhirError, codes, export_json, import_json, read_fhir
 from hipdata.store import AccessDenied, Store
 from hipdata.validate import clean_readings
@@ -23,18 +24,7 @@ from tests.conftest import TODAY
 
 MODELS = {"Patient": Patient, "Observation": Observation, "Questionnaire": Questionnaire,
           "QuestionnaireResponse": QuestionnaireResponse}  # fmt: skip
-COLUMNS = [
-    "patient_id",
-    "date",
-    "measure",
-    "side",
-    "value",
-    "method",
-    "position",
-    "mode",
-    "measured_by",
-    "note",
-]
+COLUMNS = list(READING_COLUMNS)
 
 
 def every_series(patient: str = "P1") -> pd.DataFrame:
