@@ -1,7 +1,7 @@
 """Streamlit glue shared by the pages: the cached store, the signed-in user, and common widgets.
 
-With ui_upload (the Data page's upload), the only modules of the package that import streamlit.
-User-entered text is always shown as plain text (never through unsafe HTML), and markdown is escaped
+This module and the ui_* modules (one per feature: check-in, inclinometer, plan, upload, PSFS, FHIR) are
+the only ones of the package that import streamlit. User-entered text is always shown as plain text (never through unsafe HTML), and markdown is escaped
 where it has to be used.
 """
 
@@ -247,7 +247,8 @@ def _progress_figures(
 def progress_view(actor: Actor, patient_id: str, with_goals: bool = True, key: str = "progress") -> None:
     """Summary cards and charts of one patient, one measure group at a time (light on a phone)."""
     as_of = date.today()
-    result = cached_progress(actor, as_of, patient_id)
+    version = data_version(actor, patient_id)  # one read of the version for the page and its charts
+    result = _cached_progress(db_path(), version, actor, as_of, patient_id)
     if result.trends.empty:
         st.info("No readings yet. After your first weekly check-in your progress appears here.")
         explainer()
@@ -263,9 +264,7 @@ def progress_view(actor: Actor, patient_id: str, with_goals: bool = True, key: s
         )
         or "rom"
     )
-    figures = _progress_figures(
-        db_path(), data_version(actor, patient_id), actor, patient_id, as_of, group, since, with_goals
-    )
+    figures = _progress_figures(db_path(), version, actor, patient_id, as_of, group, since, with_goals)
     st.plotly_chart(figures.pop("glance"), key=f"{key}-glance")
     rows = result.trends[result.trends["measure"].map(lambda m: catalog.MEASURES[m].group) == group]
     columns = st.columns(2)
