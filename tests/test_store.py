@@ -54,6 +54,7 @@ def test_new_file_is_at_the_latest_version(store):
     assert not store.has_accounts()
 
 
+@pytest.mark.duckdb_only  # builds a version-1 DuckDB file by hand
 def test_version_1_file_upgrades_itself_and_keeps_its_data(tmp_path):
     path = tmp_path / "old.duckdb"
     con = duckdb.connect(str(path))
@@ -100,8 +101,8 @@ def test_reading_enums_hold_exactly_the_catalog_ids(store):
         assert set(values) == set(expected[column]), type_name
 
 
-def test_reopening_a_current_file_keeps_everything(tmp_path, make_readings):
-    path = tmp_path / "db.duckdb"
+def test_reopening_a_current_file_keeps_everything(new_db, make_readings):
+    path = new_db("db")
     first = Store(path)
     first.add_readings(SYSTEM, make_readings({}))
     version = first.data_version()
@@ -114,6 +115,7 @@ def test_reopening_a_current_file_keeps_everything(tmp_path, make_readings):
     again.close()
 
 
+@pytest.mark.duckdb_only  # about the file on disk
 def test_store_creates_the_parent_directory(tmp_path):
     s = Store(tmp_path / "a" / "b" / "db.duckdb")
     assert (tmp_path / "a" / "b" / "db.duckdb").exists()
