@@ -1,12 +1,11 @@
-"""DuckDB storage: schema and migrations, access control, transactions and the audit trail.
+"""Storage: schema and migrations, access control, transactions and the audit trail, on either engine.
 
 This package is the only place that holds SQL (schema.py: the migrations; csv_file.py: reading and checking
-a readings file). One Store owns the database for the process; every thread gets its own cursor, and every
-write goes through `_write`, one transaction at a time. Every read and write takes the acting user and
-touches only the patients that user may see: a page cannot forget to filter.
-
-DuckDB lets only one process open a database file for writing: stop the app before running a CLI command
-that writes to the same file (or point one of them at another file with --db / HIPDATA_DB).
+a readings file). One Store owns the database for the process, an embedded DuckDB file (duckdb_engine) or a
+PostgreSQL database shared by many processes (postgres_engine); the SQL here is written once for both, and
+each engine module holds what its dialect spells differently. Every write goes through `_write`, one
+transaction at a time. Every read and write takes the acting user and touches only the patients that user
+may see: a page cannot forget to filter.
 """
 
 from __future__ import annotations
@@ -15,18 +14,16 @@ import json
 import secrets
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import duckdb
-
 from hipdata import messages
 from hipdata.auth import ROLES, Actor
 from hipdata.contract import PATIENT_ID_MAX, READING_COLUMNS
-from hipdata.store import csv_file
+from hipdata.store import csv_file, duckdb_engine
 from hipdata.store.schema import ENUM_TYPES, MIGRATIONS
 
 # The store hands out DataFrames that DuckDB builds; it imports pandas only where it builds one itself.
@@ -78,17 +75,6 @@ class CheckedFile:
     preview: pd.DataFrame  # the first 20 readings as they would be stored
 
 
-@contextmanager
-def _registered(cur, name: str, frame: pd.DataFrame) -> Iterator[None]:
-    """A DataFrame visible to SQL as `name` for the duration of the block."""
-    cur.register(name, frame)
-    try:
-        yield
-    finally:
-        with suppress(duckdb.Error):  # an aborted transaction refuses this too; its own error is what matters
-            cur.unregister(name)
-
-
 def _first(result) -> tuple | None:
     """The first row; DuckDB streams results and a half-read one blocks the connection, so read them all."""
     rows = result.fetchall()
@@ -104,45 +90,48 @@ def _json(row: dict | None) -> str | None:
     return None if row is None else json.dumps(row, default=str, ensure_ascii=False, sort_keys=True)
 
 
+def open_engine(target: str):
+    """The engine for a database target: a PostgreSQL URL, or else a DuckDB file path (or :memory:)."""
+    if target.startswith(("postgresql://", "postgres://")):
+        from hipdata.store import postgres_engine  # psycopg loads only for a PostgreSQL store
+
+        return postgres_engine.Engine(target)
+    return duckdb_engine.Engine(target)
+
+
 class Store:
-    def __init__(self, path: str | Path):
-        self.path = str(path)
-        if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        self._db = duckdb.connect(self.path)
-        self._local = threading.local()
-        self._write_lock = threading.Lock()
+    def __init__(self, target: str | Path):
+        self.path = str(target)
+        self._engine = open_engine(self.path)
+        self.engine = self._engine.name
+        self._write_lock = threading.Lock()  # one writer per process (the engine serialises processes)
         self._migrate()
+        self._columns = self._table_columns()
 
     # ---- connection handling -------------------------------------------------------------------
 
-    def _cursor(self) -> duckdb.DuckDBPyConnection:
-        """A cursor for this thread: DuckDB connections must not be shared between threads."""
-        cur = getattr(self._local, "cursor", None)
-        if cur is None:
-            cur = self._local.cursor = self._db.cursor()
-        return cur
+    def _cursor(self):
+        """A cursor for reads on this thread."""
+        return self._engine.cursor()
 
     def close(self) -> None:
-        self._db.close()
+        self._engine.close()
+
+    @property
+    def display(self) -> str:
+        """The database as it may be shown (a URL without its password)."""
+        return self._engine.display
 
     @contextmanager
-    def _write(self) -> Iterator[duckdb.DuckDBPyConnection]:
+    def _write(self) -> Iterator:
         """The one place writes happen: serialised, in a transaction, and bumping the data version."""
-        with self._write_lock:
-            cur = self._cursor()
-            cur.execute("BEGIN TRANSACTION")
-            try:
-                audited = cur.execute("SELECT coalesce(max(id), 0) FROM audit").fetchall()[0][0]
-                yield cur
-                # Every change to a patient's records is audited with the patient's id (a bulk import
-                # marks its patients itself): those patients take this write's version.
-                self._mark_changed(cur, "SELECT patient_id FROM audit WHERE id > ?", [audited])
-                cur.execute("UPDATE meta SET value = value + 1 WHERE key = 'data_version'")
-                cur.execute("COMMIT")
-            except BaseException:
-                cur.execute("ROLLBACK")
-                raise
+        with self._write_lock, self._engine.transaction() as cur:
+            audited = cur.execute("SELECT coalesce(max(id), 0) FROM audit").fetchall()[0][0]
+            yield cur
+            # Every change to a patient's records is audited with the patient's id (a bulk import marks its
+            # patients itself): those patients take this write's version.
+            self._mark_changed(cur, "SELECT patient_id FROM audit WHERE id > ?", [audited])
+            cur.execute("UPDATE meta SET value = value + 1 WHERE key = 'data_version'")
 
     @staticmethod
     def _mark_changed(cur, patients_sql: str, params: list) -> None:
@@ -162,21 +151,40 @@ class Store:
         return None if row is None else row[0]
 
     def _migrate(self) -> None:
+        """Apply the migrations this database lacks, each in its own transaction (under the engine's write
+        lock: two servers opening an older database at once upgrade it once)."""
         with self._write_lock:
-            cur = self._cursor()
-            cur.execute(
-                "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL, applied_at TIMESTAMP)"
+            while True:
+                with self._engine.transaction() as cur:
+                    cur.execute(
+                        "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL, applied_at TIMESTAMP)"
+                    )
+                    current = cur.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchall()
+                    current = current[0][0]
+                    if current >= len(MIGRATIONS):
+                        return
+                    cur.execute(MIGRATIONS[current])
+                    cur.execute("INSERT INTO schema_version VALUES (?, now())", [current + 1])
+
+    def _table_columns(self) -> dict[str, list[str]]:
+        """Each table's columns, in order."""
+        rows = (
+            self._cursor()
+            .execute(
+                """SELECT table_name, column_name FROM information_schema.columns
+               WHERE table_schema = current_schema() AND table_catalog = current_database()
+               ORDER BY table_name, ordinal_position"""
             )
-            current = cur.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchall()[0][0]
-            for version, script in enumerate(MIGRATIONS[current:], start=current + 1):
-                cur.execute("BEGIN TRANSACTION")
-                try:
-                    cur.execute(script)
-                    cur.execute("INSERT INTO schema_version VALUES (?, now())", [version])
-                    cur.execute("COMMIT")
-                except BaseException:
-                    cur.execute("ROLLBACK")
-                    raise
+            .fetchall()
+        )
+        columns: dict[str, list[str]] = {}
+        for table, column in rows:
+            columns.setdefault(table, []).append(column)
+        return columns
+
+    def _live_columns(self, table: str, prefix: str = "") -> str:
+        """A table's columns without its soft-delete marks: what a record is, for audit and display."""
+        return ", ".join(prefix + c for c in self._columns[table] if c not in ("deleted_at", "deleted_by"))
 
     def schema_version(self) -> int:
         return int(self._one("SELECT max(version) FROM schema_version"))
@@ -330,11 +338,11 @@ class Store:
         new = [p for p in wanted if p not in existing]
         if not new:
             return 0
-        cur.execute(
-            """CREATE OR REPLACE TEMP TABLE new_patients AS
-               SELECT unnest(?::VARCHAR[]) AS patient_id, unnest(?::VARCHAR[]) AS display_name""",
+        self._engine.replace_table(
+            cur, "new_patients",
+            "SELECT unnest(?::VARCHAR[]) AS patient_id, unnest(?::VARCHAR[]) AS display_name",
             [new, [names.get(p, "") for p in new]],
-        )
+        )  # fmt: skip
         cur.execute(
             """INSERT INTO patients (patient_id, display_name, created_at, created_by)
                SELECT patient_id, display_name, now(), ? FROM new_patients""",
@@ -343,12 +351,12 @@ class Store:
         self._audit_each(cur, actor, "patient", "new_patients", "patient_id")
         if actor.role == "therapist":
             cur.execute("INSERT INTO assignments SELECT patient_id, ? FROM new_patients", [actor.username])
-            cur.execute(
-                """CREATE OR REPLACE TEMP TABLE new_assignments AS
-                   SELECT patient_id, ? AS therapist FROM new_patients""",
+            self._engine.replace_table(
+                cur, "new_assignments", "SELECT patient_id, ?::VARCHAR AS therapist FROM new_patients",
                 [actor.username],
-            )
+            )  # fmt: skip
             self._audit_each(cur, actor, "assignment", "new_assignments", "patient_id")
+            cur.execute("DROP TABLE new_assignments")
         cur.execute("DROP TABLE new_patients")
         return len(new)
 
@@ -364,7 +372,11 @@ class Store:
         old = _first(cur.execute("SELECT therapist FROM assignments WHERE patient_id = ?", [patient_id]))
         if old and old[0] != therapist and not actor.sees_everything:
             raise AccessDenied("only an admin may move a patient to another therapist")
-        cur.execute("INSERT OR REPLACE INTO assignments VALUES (?, ?)", [patient_id, therapist])
+        cur.execute(
+            """INSERT INTO assignments VALUES (?, ?)
+               ON CONFLICT (patient_id) DO UPDATE SET therapist = excluded.therapist""",
+            [patient_id, therapist],
+        )
         self._audit(cur, actor, "update" if old else "insert", "assignment", patient_id, patient_id,
                     {"therapist": old[0]} if old else None, {"therapist": therapist})  # fmt: skip
 
@@ -403,18 +415,15 @@ class Store:
             return self._add_readings(cur, actor, clean, dedupe)
 
     def _add_readings(self, cur, actor: Actor, clean: pd.DataFrame, dedupe: bool) -> ImportResult:
-        with _registered(cur, "incoming_frame", clean.loc[:, list(READING_COLUMNS)]):
-            cur.execute(
-                """CREATE OR REPLACE TEMP TABLE incoming AS
-                    SELECT * REPLACE (date::DATE AS date) FROM incoming_frame"""
-            )
+        columns = ", ".join("CAST(date AS DATE) AS date" if c == "date" else c for c in READING_COLUMNS)
+        self._engine.stage_readings(cur, clean.loc[:, list(READING_COLUMNS)], columns)
         return self._insert_incoming(cur, actor, dedupe, per_row_audit=True)
 
     def _insert_incoming(self, cur, actor: Actor, dedupe: bool, per_row_audit: bool) -> ImportResult:
         """Write the temp table `incoming` (the reading columns, in input order) as new readings.
 
-        Ids follow the input: `incoming` is always a newly made table in input order, so its rowids rise
-        with the input (DuckDB numbers rows made inside a transaction from a large offset, hence `- first`).
+        Ids follow the input: `incoming` is always a newly made table in input order (see the engine's
+        input_position).
         """
         ids = [r[0] for r in cur.execute("SELECT DISTINCT patient_id FROM incoming").fetchall()]
         missing = self._require(cur, actor, ids, may_create=True)
@@ -424,15 +433,15 @@ class Store:
             self._drop_already_stored(cur)
         added = cur.execute("SELECT count(*) FROM incoming").fetchall()[0][0]
         first_id = cur.execute("SELECT coalesce(max(id), 0) FROM readings").fetchall()[0][0]
+        columns = ", ".join(READING_COLUMNS)
         cur.execute(
-            f"""INSERT INTO readings
-                SELECT ? + rowid - first + 1, {", ".join(READING_COLUMNS)}, now(), ?, NULL, NULL
-                FROM incoming, (SELECT min(rowid) AS first FROM incoming)""",
+            f"""INSERT INTO readings (id, {columns}, entered_at, entered_by)
+                SELECT ? + {self._engine.input_position}, {columns}, now(), ? FROM incoming""",
             [first_id, actor.username],
         )
         last_id = cur.execute("SELECT coalesce(max(id), 0) FROM readings").fetchall()[0][0]
         if per_row_audit:
-            new_rows = f"(SELECT * EXCLUDE (deleted_at, deleted_by) FROM readings WHERE id > {int(first_id)})"
+            new_rows = f"(SELECT {self._live_columns('readings')} FROM readings WHERE id > {int(first_id)})"
             self._audit_each(cur, actor, "readings", new_rows, "id")
         elif added:  # a bulk import: one entry naming the id range; each row keeps who entered it and when
             summary = {
@@ -518,9 +527,9 @@ class Store:
         if rows.empty:
             return rows
         same = " AND ".join(f"s.{c} IS NOT DISTINCT FROM r.{c}" for c in rows.columns)
-        with _registered(cur, "incoming_records", rows):
+        with self._engine.registered(cur, "incoming_records", rows, like=table):
             return cur.execute(
-                f"""SELECT * FROM incoming_records r WHERE NOT EXISTS (
+                f"""SELECT {", ".join(f"r.{c}" for c in rows.columns)} FROM incoming_records r WHERE NOT EXISTS (
                         SELECT 1 FROM {table} s WHERE s.deleted_at IS NULL AND {same})"""
             ).df()
 
@@ -539,11 +548,12 @@ class Store:
         stray space, a typo, a broken row) is read again as text: there every rule of
         validate.clean_readings runs (tests hold the two to the same answers) and every problem is named.
         """
-        cur = self._cursor()
-        csv_file.read_checked(cur, path, header, today or date.today())
+        checker = self._engine.checker()
+        csv_file.read_checked(checker, path, header, today or date.today())
         progress("checking")
         with self._write() as cur:
             progress("writing")
+            self._engine.stage_checked(checker, cur)
             result = self._insert_incoming(cur, actor, dedupe=True, per_row_audit=False)
             progress("saving")
         return result
@@ -556,7 +566,7 @@ class Store:
         On a bad file the ValidationError holds the first contract.MAX_KEPT problems and the count of all;
         with `problems_to`, every problem is also written there as a spreadsheet-safe CSV file.
         """
-        cur = self._cursor()
+        cur = self._engine.checker()
         csv_file.read_checked(cur, path, header, today or date.today(), problems_to)
         readings, patients = cur.execute(
             "SELECT count(*), count(DISTINCT patient_id) FROM incoming"
@@ -569,18 +579,20 @@ class Store:
         """Keep only the occurrences of each reading beyond those already stored (k - j of them)."""
         key = ", ".join(DEDUPE_KEY)
         same = " AND ".join(f"n.{c} IS NOT DISTINCT FROM s.{c}" for c in DEDUPE_KEY)
-        cur.execute(
-            f"""CREATE OR REPLACE TEMP TABLE incoming AS
-                WITH numbered AS (
-                    SELECT *, rowid AS input_order, row_number() OVER (PARTITION BY {key}) AS occurrence
+        kept = ", ".join(f"n.{c}" for c in (*READING_COLUMNS, *self._engine.staged_columns))
+        order = self._engine.input_order
+        self._engine.replace_table(
+            cur, "incoming",
+            f"""WITH numbered AS (
+                    SELECT *, {order} AS input_order, row_number() OVER (PARTITION BY {key}) AS occurrence
                     FROM incoming),
                 stored AS (
                     SELECT {key}, count(*) AS stored FROM readings
                     WHERE patient_id IN (SELECT patient_id FROM incoming)
-                    GROUP BY ALL)
-                SELECT n.* EXCLUDE (input_order, occurrence) FROM numbered n LEFT JOIN stored s ON {same}
-                WHERE n.occurrence > coalesce(s.stored, 0) ORDER BY n.input_order"""
-        )
+                    GROUP BY {key})
+                SELECT {kept} FROM numbered n LEFT JOIN stored s ON {same}
+                WHERE n.occurrence > coalesce(s.stored, 0) ORDER BY n.input_order""",
+        )  # fmt: skip
 
     def readings(
         self, actor: Actor, patient_id: str | None = None, as_of: date | None = None
@@ -616,14 +628,10 @@ class Store:
         ids = [r[0] for r in cur.execute(
             f"SELECT patient_id FROM patients WHERE {where} AND {only} ORDER BY 1", [*params, *only_params]
         ).fetchall()]  # fmt: skip
-        cols = cur.execute(
-            f"""WITH codes AS (SELECT unnest(?::VARCHAR[]) AS patient_id, unnest(range(?)) AS code)
-                SELECT code * {_SERIES_SPAN} + enum_code(measure) * {_SIDE_SPAN} + enum_code(side) AS series,
-                       (date - {_MONDAY_ZERO}) // 7 AS week, median(value) AS value, count(*)::INTEGER AS n
-                FROM readings JOIN codes USING (patient_id) WHERE deleted_at IS NULL AND date <= ?::DATE
-                GROUP BY ALL ORDER BY ALL""",
-            [ids, len(ids), as_of],
-        ).fetchnumpy()
+        medians = self._engine.weekly_medians.format(
+            series_span=_SERIES_SPAN, side_span=_SIDE_SPAN, monday=_MONDAY_ZERO
+        )
+        cols = cur.execute(medians, [ids, len(ids), as_of]).fetchnumpy()
         series = cols["series"].astype(np.int64)
         labels = {c: [r[0] for r in cur.execute(f"SELECT unnest(enum_range(NULL::{ENUM_TYPES[c]}))").fetchall()]
                   for c in ("measure", "side")}  # fmt: skip
@@ -735,13 +743,13 @@ class Store:
         self._require(cur, actor, rows["patient_id"].unique().tolist())
         first_id = cur.execute(f"SELECT coalesce(max(id), 0) FROM {table}").fetchall()[0][0]
         cols = ", ".join(rows.columns)
-        with _registered(cur, "incoming_rows", rows):
+        with self._engine.registered(cur, "incoming_rows", rows, like=table):
             cur.execute(
                 f"""INSERT INTO {table} (id, {cols}, entered_at, entered_by)
-                    SELECT ? + row_number() OVER (), {cols}, now(), ? FROM incoming_rows""",
+                    SELECT ? + {self._engine.frame_position}, {cols}, now(), ? FROM incoming_rows""",
                 [first_id, actor.username],
             )
-        audited = f"(SELECT * EXCLUDE (deleted_at, deleted_by) FROM {table} WHERE id > {int(first_id)})"
+        audited = f"(SELECT {self._live_columns(table)} FROM {table} WHERE id > {int(first_id)})"
         self._audit_each(cur, actor, table, audited, "id")
 
     def add_records(self, actor: Actor, table: str, rows: pd.DataFrame) -> None:
@@ -758,7 +766,7 @@ class Store:
         where, params = self._scope(actor)
         only, only_params = _only(patient_id)
         return self._df(
-            f"""SELECT * EXCLUDE (deleted_at, deleted_by) FROM {table}
+            f"""SELECT {self._live_columns(table)} FROM {table}
                 WHERE deleted_at IS NULL AND {where} AND {only} ORDER BY patient_id, id""",
             [*params, *only_params],
         )
@@ -772,11 +780,11 @@ class Store:
     def _replace_week_log(self, cur, actor: Actor, patient_id: str, week: date, clean: pd.DataFrame) -> None:
         import pandas as pd
 
-        cur.execute(
-            """CREATE OR REPLACE TEMP TABLE replaced_log AS SELECT * FROM exercise_log
-               WHERE patient_id = ? AND week = ? AND deleted_at IS NULL""",
+        self._engine.replace_table(
+            cur, "replaced_log",
+            "SELECT * FROM exercise_log WHERE patient_id = ? AND week = ? AND deleted_at IS NULL",
             [patient_id, week],
-        )
+        )  # fmt: skip
         self._audit_each(
             cur, actor, "exercise_log", "replaced_log", "id", action="delete"
         )  # old rows in full
@@ -850,9 +858,10 @@ class Store:
         return self._df(
             """SELECT u.username, u.role, u.patient_id, u.email, u.disabled,
                       u.locked_until IS NOT NULL AND u.locked_until > now() AS locked, u.created_at,
-                      list(a.patient_id ORDER BY a.patient_id) FILTER (WHERE a.patient_id IS NOT NULL) AS patients
+                      array_agg(a.patient_id ORDER BY a.patient_id) FILTER (WHERE a.patient_id IS NOT NULL) AS patients
                FROM users u LEFT JOIN assignments a ON a.therapist = u.username
-               GROUP BY ALL ORDER BY u.role, u.username"""
+               GROUP BY u.username, u.role, u.patient_id, u.email, u.disabled, u.locked_until, u.created_at
+               ORDER BY u.role, u.username"""
         )
 
     def therapists(self, actor: Actor) -> list[str]:

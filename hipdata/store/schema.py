@@ -1,4 +1,8 @@
-"""The database schema: migrations, in order, and the enum types of the readings' catalog columns."""
+"""The database schema: migrations, in order, and the enum types of the readings' catalog columns.
+
+One list for both engines: the SQL here is read alike by DuckDB and by PostgreSQL (whose engine spells DOUBLE
+as DOUBLE PRECISION).
+"""
 
 from hipdata.contract import CONTEXT_COLUMNS
 
@@ -70,12 +74,12 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE TYPE position_id AS ENUM ('prone', 'seated', 'side_lying', 'standing', 'supine');
     CREATE TYPE mode_id AS ENUM ('active', 'passive');
     CREATE TYPE measured_by_id AS ENUM ('self', 'therapist');
-    ALTER TABLE readings ALTER measure TYPE measure_id;
-    ALTER TABLE readings ALTER side TYPE side_id;
-    ALTER TABLE readings ALTER method TYPE method_id;
-    ALTER TABLE readings ALTER position TYPE position_id;
-    ALTER TABLE readings ALTER mode TYPE mode_id;
-    ALTER TABLE readings ALTER measured_by TYPE measured_by_id;
+    ALTER TABLE readings ALTER measure TYPE measure_id USING measure::measure_id;
+    ALTER TABLE readings ALTER side TYPE side_id USING side::side_id;
+    ALTER TABLE readings ALTER method TYPE method_id USING method::method_id;
+    ALTER TABLE readings ALTER position TYPE position_id USING position::position_id;
+    ALTER TABLE readings ALTER mode TYPE mode_id USING mode::mode_id;
+    ALTER TABLE readings ALTER measured_by TYPE measured_by_id USING measured_by::measured_by_id;
     DROP TABLE weekly;
     """,
     # 5: one audit entity name per table: readings were audited as `reading` when inserted or corrected
@@ -107,3 +111,5 @@ MIGRATIONS: tuple[str, ...] = (
 # The enum types of migration 4, by reading column, each in alphabetical order (so enums sort as the ids do);
 # a test holds them to the catalog.
 ENUM_TYPES = {"measure": "measure_id", "side": "side_id", **{c: f"{c}_id" for c in CONTEXT_COLUMNS}}
+# The CREATE TYPE statements of migration 4: the DuckDB that checks CSV files for a PostgreSQL store needs them.
+ENUM_DEFINITIONS = tuple(s.strip() for s in MIGRATIONS[3].split(";") if s.strip().startswith("CREATE TYPE"))

@@ -1,0 +1,107 @@
+"""The embedded engine: one DuckDB file, opened by one process, which also reads and checks CSV files.
+
+DuckDB lets only one process open a database file for writing: stop the app before running a CLI command
+that writes to the same file (or move to PostgreSQL, see postgres_engine).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import duckdb
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+# Weekly medians per series (see Store.weekly): patient code, measure and side enum codes in one integer,
+# whole weeks since a Monday. Parameters: the patient ids in code order, their count, the as-of date.
+WEEKLY_MEDIANS = """
+    WITH codes AS (SELECT unnest(?::VARCHAR[]) AS patient_id, unnest(range(?)) AS code)
+    SELECT code * {series_span} + enum_code(measure) * {side_span} + enum_code(side) AS series,
+           (date - {monday}) // 7 AS week, median(value) AS value, count(*)::INTEGER AS n
+    FROM readings JOIN codes USING (patient_id) WHERE deleted_at IS NULL AND date <= ?::DATE
+    GROUP BY ALL ORDER BY ALL"""
+
+
+class Engine:
+    name = "duckdb"
+    # Staged rows keep the input order in DuckDB's rowid (a table made inside a transaction numbers its rows
+    # from a large offset, hence the minimum); a registered DataFrame is scanned in order.
+    input_order = "rowid"
+    input_position = "rowid - (SELECT min(rowid) FROM incoming) + 1"
+    frame_position = "row_number() OVER ()"
+    staged_columns: tuple[str, ...] = ()
+    weekly_medians = WEEKLY_MEDIANS
+
+    def __init__(self, path: str):
+        self.target = self.display = path
+        if path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        self._db = duckdb.connect(path)
+        self._local = threading.local()
+
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        """A cursor for this thread: DuckDB connections must not be shared between threads."""
+        cur = getattr(self._local, "cursor", None)
+        if cur is None:
+            cur = self._local.cursor = self._db.cursor()
+        return cur
+
+    checker = cursor  # CSV files are read into this database's temporary tables
+
+    @contextmanager
+    def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """One transaction on this thread's cursor (the store serialises writers within the process)."""
+        cur = self.cursor()
+        cur.execute("BEGIN TRANSACTION")
+        try:
+            yield cur
+            cur.execute("COMMIT")
+        except BaseException:
+            cur.execute("ROLLBACK")
+            raise
+
+    def close(self) -> None:
+        self._db.close()
+
+    @contextmanager
+    def registered(self, cur, name: str, frame: pd.DataFrame, like: str) -> Iterator[None]:
+        """A DataFrame visible to SQL as `name` for the duration of the block (DuckDB reads it in place)."""
+        cur.register(name, frame)
+        try:
+            yield
+        finally:
+            with suppress(duckdb.Error):  # an aborted transaction refuses this too; its own error matters
+                cur.unregister(name)
+
+    def stage_readings(self, cur, frame: pd.DataFrame, columns: str) -> None:
+        """Clean readings as the temporary table `incoming`, in input order."""
+        with self.registered(cur, "incoming_frame", frame, "readings"):
+            cur.execute(f"CREATE OR REPLACE TEMP TABLE incoming AS SELECT {columns} FROM incoming_frame")
+
+    def stage_checked(self, checker, cur) -> None:
+        """The checked file is already the temporary table `incoming` of this database."""
+
+    @staticmethod
+    def replace_table(cur, name: str, select: str, params: list | tuple = ()) -> None:
+        """(Re)create the temporary table `name` from a query, which may read the old `name`."""
+        cur.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {select}", list(params))
+
+    def dump(self, table: str, columns: list[str], path: str) -> None:
+        """Every row of `table` as a CSV file (no header): NULL as an empty field, '' quoted."""
+        cur = self.cursor()
+        cur.execute(f"COPY (SELECT {', '.join(columns)} FROM {table}) TO '{_quoted(path)}' (FORMAT csv)")
+
+    def load(self, cur, table: str, columns: list[str], path: str) -> None:
+        """Append the rows of a CSV file written by dump (either engine's) to `table`."""
+        cur.execute(
+            f"COPY {table} ({', '.join(columns)}) FROM '{_quoted(path)}' (FORMAT csv, allow_quoted_nulls false)"
+        )
+
+
+def _quoted(path: str) -> str:
+    return path.replace("'", "''")
