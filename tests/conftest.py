@@ -13,7 +13,8 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
-from contextlib import suppress
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from datetime import date
 from pathlib import Path
 from urllib.parse import parse_qsl, quote, unquote, urlencode
@@ -25,7 +26,7 @@ from click.testing import CliRunner
 
 from hipdata import auth
 from hipdata.cli import main
-from hipdata.store import Store
+from hipdata.store import Store, open_engine
 from hipdata.validate import clean_readings
 
 # A date safely in the past, used as "today" wherever validation takes a `today` parameter.
@@ -212,6 +213,23 @@ def session_db(databases: Databases, tmp_path_factory):
 def copy_db(databases: Databases, tmp_path_factory):
     """copy_db(template, name="copy") -> a new copy of a session_db(..., template=True) database."""
     return lambda template, name="copy": databases.copy(template, tmp_path_factory.mktemp(name), name)
+
+
+@contextmanager
+def _bare(target: str) -> Iterator:
+    engine = open_engine(target)
+    try:
+        with engine.transaction() as cur:
+            yield cur
+    finally:
+        engine.close()
+
+
+@pytest.fixture(scope="session")
+def bare_db():
+    """with bare_db(target) as cur: one transaction on the database with no Store and no migrations run,
+    in the SQL both engines read (`?` parameters): for building an older database by hand."""
+    return _bare
 
 
 @pytest.fixture

@@ -156,20 +156,16 @@ def test_replacing_a_week_log_keeps_every_old_row_in_the_audit_trail(store):
     assert deletes["entity_id"].tolist() == ["1", "2"]
 
 
-@pytest.mark.duckdb_only  # builds a version-4 DuckDB file by hand
-def test_an_older_database_names_its_reading_entries_readings(tmp_path):
-    import duckdb
-
+def test_an_older_database_names_its_reading_entries_readings(new_db, bare_db):
     from hipdata.store.schema import MIGRATIONS
 
-    path = tmp_path / "old.duckdb"
-    con = duckdb.connect(str(path))
-    con.execute("CREATE TABLE schema_version (version INTEGER NOT NULL, applied_at TIMESTAMP)")
-    for version, script in enumerate(MIGRATIONS[:4], start=1):
-        con.execute(script)
-        con.execute("INSERT INTO schema_version VALUES (?, now())", [version])
-    con.execute("INSERT INTO audit VALUES (1, now(), 'boss', 'insert', 'reading', '1', 'P1', NULL, '{}')")
-    con.close()
+    path = new_db("old")
+    with bare_db(path) as con:
+        con.execute("CREATE TABLE schema_version (version INTEGER NOT NULL, applied_at TIMESTAMP)")
+        for version, script in enumerate(MIGRATIONS[:4], start=1):
+            con.execute(script)
+            con.execute("INSERT INTO schema_version VALUES (?, now())", [version])
+        con.execute("INSERT INTO audit VALUES (1, now(), 'boss', 'insert', 'reading', '1', 'P1', NULL, '{}')")
     assert Store(path).audit_log(SYSTEM)["entity"].tolist() == ["readings"]
 
 
