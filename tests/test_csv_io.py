@@ -315,7 +315,8 @@ assert file_import.problems_csv(store, data).count(b"\\n") == 1_450_001
 print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
 """
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
-    assert int(done.stdout) < 1024, f"peak memory {done.stdout.strip()} MiB"
+    peak = done.stdout.split()[-1]  # the last line: anything DuckDB drew before it is not the answer
+    assert int(peak) < 1024, f"peak memory {peak} MiB"
 
 
 def test_checking_a_file_where_every_cell_is_bad_stays_under_1_gb(tmp_path, new_db):
@@ -342,4 +343,5 @@ else:
 print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
 """
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
-    assert int(done.stdout) < 1024, f"peak memory {done.stdout.strip()} MiB"
+    peak = done.stdout.split()[-1]  # the last line: anything DuckDB drew before it is not the answer
+    assert int(peak) < 1024, f"peak memory {peak} MiB"

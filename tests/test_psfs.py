@@ -180,7 +180,7 @@ def test_checkin_asks_for_activities_then_their_ratings(patient_app):
     assert rows.iloc[0]["ratings"] == "[3, 4, 5]"
 
     # two weeks later the same activities are asked again, by name
-    patient_app.store._cursor().execute("UPDATE psfs SET date = date - INTERVAL 14 DAY")
+    patient_app.store._cursor().execute("UPDATE psfs SET date = date - INTERVAL '14 days'")
     at = patient_app()
     assert any("Rate your activities (PSFS)" in e.label for e in at.expander)
     labels = [n.label for n in at.number_input if n.key and n.key.startswith("psfs-rating-")]

@@ -95,7 +95,9 @@ def test_reading_enums_hold_exactly_the_catalog_ids(store):
     """A catalog change needs a migration that changes these types too; this test says so."""
     expected = {"measure": tuple(catalog.MEASURES), "side": ("", *catalog.SIDES), **catalog.CONTEXT_CHOICES}
     for column, type_name in ENUM_TYPES.items():
-        values = store._cursor().execute(f"SELECT enum_range(NULL::{type_name})").fetchone()[0]
+        values = (
+            store._cursor().execute(f"SELECT CAST(enum_range(NULL::{type_name}) AS VARCHAR[])").fetchone()[0]
+        )
         assert values == sorted(values), f"{type_name} is kept in alphabetical order"
         assert set(values) == set(expected[column]), type_name
 
