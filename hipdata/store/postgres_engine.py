@@ -132,6 +132,7 @@ class Engine:
     def __init__(self, url: str, pool_size: int = 8):
         self.target = url
         self.display = _PASSWORD.sub(r"\1:***@", url)
+        psycopg.connect(url, connect_timeout=10).close()  # an unreachable server says why, at once
         self._pool = ConnectionPool(
             url, min_size=1, max_size=pool_size, open=True, check=ConnectionPool.check_connection,
             kwargs={"autocommit": True, "prepare_threshold": None},
