@@ -96,7 +96,7 @@ def schema(url: str, name: str) -> Iterator[str]:
 
 def one(db: str, sql: str, params: tuple = ()):
     with psycopg.connect(db) as con:
-        return con.execute(sql, params).fetchone()[0]
+        return con.execute(sql, params or None).fetchone()[0]
 
 
 def settled(db: str, sql: str, params: tuple = ()) -> tuple[object, float]:
@@ -105,7 +105,7 @@ def settled(db: str, sql: str, params: tuple = ()) -> tuple[object, float]:
     start = time.perf_counter()
     with psycopg.connect(db) as con:
         con.execute(WRITE_LOCK)
-        return con.execute(sql, params).fetchone()[0], time.perf_counter() - start
+        return con.execute(sql, params or None).fetchone()[0], time.perf_counter() - start
 
 
 def readings_count(db: str) -> int:
@@ -176,6 +176,7 @@ class Tally:
 
     signed_in: int = 0
     confirmed: list[str] = field(default_factory=list)  # the note of every check-in the page confirmed
+    sign_ins: list[float] = field(default_factory=list)  # seconds from opening the app to signed in
     spans: list[tuple[float, float]] = field(default_factory=list)  # click on Save -> confirmation shown
     page_errors: list[str] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)  # actions that timed out or failed
@@ -189,6 +190,11 @@ async def settle(page) -> None:
         await page.wait_for_selector("[data-testid='stApp'][data-test-script-state='running']", timeout=1_000)
     await page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']")
     await page.wait_for_timeout(300)
+
+
+async def note_errors(page, tally: Tally, account: str) -> None:
+    """The exception boxes and error alerts the page shows."""
+    tally.page_errors += [f"{account}: {text}" for text in await page.locator(PAGE_ERRORS).all_inner_texts()]
 
 
 async def check_in(page, tally: Tally, account: str, k: int, timeout_ms: int) -> None:
@@ -212,64 +218,79 @@ async def session(browser, url: str, account: str, args, tally: Tally, limit: as
         context = await browser.new_context(viewport={"width": 1280, "height": 900})
         page = await context.new_page()
         page.set_default_timeout(args.action_timeout * 1000)
+        step = "open the app"
         try:
+            start = time.perf_counter()
             await page.goto(url)
             await settle(page)
+            step = "sign in"
             await page.get_by_label("Username", exact=True).fill(account)
             await page.get_by_label("Password", exact=True).fill(PASSWORD)
             await page.get_by_role("button", name="Sign in").click()
             await settle(page)
+            step = "choose the one-page form"
             await page.get_by_role("radio", name="All on one page").click()
             await settle(page)
             tally.signed_in += 1
+            tally.sign_ins.append(time.perf_counter() - start)
             for k in range(args.checkins):
+                step = f"check-in {k + 1}"
                 await check_in(page, tally, account, k, args.action_timeout * 1000)
-                tally.page_errors += [
-                    f"{account}: {t}" for t in await page.locator(PAGE_ERRORS).all_inner_texts()
-                ]
+                await note_errors(page, tally, account)
         except Exception as error:  # a timeout or a closed page: counted, and the other sessions go on
-            tally.failures.append(f"{account}: {type(error).__name__}: {str(error).splitlines()[0]}")
+            message = str(error).splitlines()[0] if str(error) else ""
+            tally.failures.append(f"{account} ({url}), {step}: {type(error).__name__}: {message}")
             with suppress(Exception):
-                tally.page_errors += [
-                    f"{account}: {t}" for t in await page.locator(PAGE_ERRORS).all_inner_texts()
-                ]
+                await note_errors(page, tally, account)
         finally:
             with suppress(Exception):
                 await context.close()
 
 
+async def run_import(command: list[str], tally: Tally) -> tuple[float, float, int | None, str]:
+    """The import, started once the first check-in is confirmed: its start, end, exit code (None when cut
+    off) and last line of output."""
+    while not tally.confirmed:
+        await asyncio.sleep(0.1)
+    start = time.perf_counter()
+    process = await asyncio.create_subprocess_exec(
+        *command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
+    try:
+        out, _ = await process.communicate()
+    except asyncio.CancelledError:
+        process.kill()
+        await process.wait()
+        return start, time.perf_counter(), None, "cut off at --timeout"
+    return start, time.perf_counter(), process.returncode, (out.decode().strip().splitlines() or [""])[-1]
+
+
 async def browse(urls: list[str], accounts: list[str], import_command: list[str], args, tally: Tally):
-    """Every session at once (at most --concurrency), and the import once they have signed in; bounded by
-    --timeout. The import's (start, end, exit code, last line of output)."""
+    """Every session at once (at most --concurrency), split across the servers, and the import; all of it
+    bounded by --timeout. The import's outcome (see run_import), None if it never started."""
     from playwright.async_api import async_playwright
 
     limit = asyncio.Semaphore(args.concurrency)
-
-    async def run_import():
-        while tally.signed_in + len(tally.failures) < min(len(accounts), args.concurrency):
-            await asyncio.sleep(0.2)
-        start = time.perf_counter()
-        process = await asyncio.create_subprocess_exec(
-            *import_command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
-        )
-        out, _ = await process.communicate()
-        return start, time.perf_counter(), process.returncode, out.decode().strip().splitlines()[-1:]
-
     async with async_playwright() as p:
         browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        importing = asyncio.create_task(run_import())
+        importing = asyncio.create_task(run_import(import_command, tally))
         sessions = [
             session(browser, urls[i % len(urls)], a, args, tally, limit) for i, a in enumerate(accounts)
         ]
         try:
             await asyncio.wait_for(asyncio.gather(*sessions), args.timeout)
-            return await asyncio.wait_for(importing, args.timeout)
         except TimeoutError:
-            tally.failures.append(f"the run was cut off at --timeout {args.timeout} s")
-            importing.cancel()
-            return None
+            tally.failures.append(f"the sessions were cut off at --timeout {args.timeout} s")
         finally:
             await browser.close()
+        if not tally.confirmed:
+            importing.cancel()
+            return None
+        try:
+            return await asyncio.wait_for(asyncio.shield(importing), args.timeout / 2)
+        except TimeoutError:
+            importing.cancel()
+            return await importing
 
 
 def log_errors(logs: list[Path]) -> list[str]:
@@ -306,14 +327,15 @@ def load(url: str, args, work: Path) -> None:
         ),  # fmt: skip
         ("errors shown on pages", len(tally.page_errors)),
         ("failed or timed-out actions", len(tally.failures)),
-        ("page time per check-in, p50 / p95 / max", percentiles(times)),
+        ("sign-in (open the app to the check-in form), p50 / p95 / max", percentiles(tally.sign_ins)),
+        ("page time per check-in (Save to confirmation), p50 / p95 / max", percentiles(times)),
     ]
     if imported:
         start, end, code, last = imported
         during = [e - s for s, e in tally.spans if s < end and e > start]
         expected = file_readings + 2 * len(found)
         rows += [
-            ("import", f"{end - start:.1f} s, exit {code}: {' '.join(last)}"),
+            ("import", f"{end - start:.1f} s, exit {code}: {last}"),
             (f"... check-ins saved while it ran ({len(during)}), p50 / p95 / max", percentiles(during)),
             ("readings in the database = file + 2 per check-in", f"{total:,} = {expected:,}"
                                                                  f" {'✓' if total == expected else '✗'}"),
@@ -379,7 +401,7 @@ def kill_after(process: subprocess.Popen, delay: float, db: str) -> tuple[bool, 
 
 def import_trial(db: str, path: Path, rows: int, seconds: float, rng: random.Random) -> Trial:
     before = readings_count(db)
-    delay = rng.uniform(0.1, 0.95) * seconds
+    delay = rng.uniform(0.1, 0.8) * seconds
     process = subprocess.Popen(hipdata(db, "import", str(path)), cwd=ROOT, stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL)  # fmt: skip
     running, held = kill_after(process, delay, db)
