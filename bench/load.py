@@ -54,8 +54,10 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
 PASSWORD = "load-password-1"
 PAGE_ERRORS = "[data-testid='stException'], [data-testid='stAlertContentError']"
 WRITE_LOCK = "SELECT pg_advisory_xact_lock(hashtext(current_schema()))"  # the store's own write lock
-LOCK_HELD = """SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted
-               AND objid::BIGINT = hashtext(current_schema())::BIGINT & 4294967295"""
+THE_LOCK = "l.locktype = 'advisory' AND l.objid::BIGINT = hashtext(current_schema())::BIGINT & 4294967295"
+LOCK_HELD = f"SELECT count(*) FROM pg_locks l WHERE {THE_LOCK} AND l.granted"
+LOCK_WAITS = f"""SELECT count(*), coalesce(max(extract(EPOCH FROM now() - a.query_start)), 0)
+                 FROM pg_locks l JOIN pg_stat_activity a USING (pid) WHERE {THE_LOCK} AND NOT l.granted"""
 
 
 # ---- the database --------------------------------------------------------------------------------------
@@ -180,6 +182,8 @@ class Tally:
     spans: list[tuple[float, float]] = field(default_factory=list)  # click on Save -> confirmation shown
     page_errors: list[str] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)  # actions that timed out or failed
+    lock_queue: int = 0  # the most writers seen waiting for the store's write lock at once
+    lock_wait: float = 0.0  # the longest wait seen for it, in seconds
 
 
 async def settle(page) -> None:
@@ -221,7 +225,7 @@ async def session(browser, url: str, account: str, args, tally: Tally, limit: as
         step = "open the app"
         try:
             start = time.perf_counter()
-            await page.goto(url)
+            await page.goto(url, wait_until="domcontentloaded")
             await settle(page)
             step = "sign in"
             await page.get_by_label("Username", exact=True).fill(account)
@@ -265,7 +269,18 @@ async def run_import(command: list[str], tally: Tally) -> tuple[float, float, in
     return start, time.perf_counter(), process.returncode, (out.decode().strip().splitlines() or [""])[-1]
 
 
-async def browse(urls: list[str], accounts: list[str], import_command: list[str], args, tally: Tally):
+async def watch_lock(db: str, tally: Tally) -> None:
+    """Sample the writers waiting for the store's write lock, until cancelled."""
+    async with await psycopg.AsyncConnection.connect(db, autocommit=True) as con:
+        while True:
+            waiting, longest = await (await con.execute(LOCK_WAITS)).fetchone()
+            tally.lock_queue, tally.lock_wait = max(tally.lock_queue, waiting), max(tally.lock_wait, longest)
+            await asyncio.sleep(0.1)
+
+
+async def browse(
+    db: str, urls: list[str], accounts: list[str], import_command: list[str], args, tally: Tally
+):
     """Every session at once (at most --concurrency), split across the servers, and the import; all of it
     bounded by --timeout. The import's outcome (see run_import), None if it never started."""
     from playwright.async_api import async_playwright
@@ -274,6 +289,7 @@ async def browse(urls: list[str], accounts: list[str], import_command: list[str]
     async with async_playwright() as p:
         browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         importing = asyncio.create_task(run_import(import_command, tally))
+        watching = asyncio.create_task(watch_lock(db, tally))
         sessions = [
             session(browser, urls[i % len(urls)], a, args, tally, limit) for i, a in enumerate(accounts)
         ]
@@ -283,6 +299,7 @@ async def browse(urls: list[str], accounts: list[str], import_command: list[str]
             tally.failures.append(f"the sessions were cut off at --timeout {args.timeout} s")
         finally:
             await browser.close()
+            watching.cancel()
         if not tally.confirmed:
             importing.cancel()
             return None
@@ -310,7 +327,7 @@ def load(url: str, args, work: Path) -> None:
         logs = [work / "server-a.log", work / "server-b.log"]
         tally, started = Tally(), time.perf_counter()
         with app_server(db, logs[0]) as a, app_server(db, logs[1]) as b:
-            imported = asyncio.run(browse([a, b], accounts, hipdata(db, "import", str(big)), args, tally))
+            imported = asyncio.run(browse(db, [a, b], accounts, hipdata(db, "import", str(big)), args, tally))
         wall = time.perf_counter() - started
         found = set(settled(db, "SELECT coalesce(array_agg(DISTINCT note), '{}') FROM readings "
                                 "WHERE deleted_at IS NULL AND note LIKE 'load %'")[0])  # fmt: skip
@@ -340,6 +357,8 @@ def load(url: str, args, work: Path) -> None:
             ("readings in the database = file + 2 per check-in", f"{total:,} = {expected:,}"
                                                                  f" {'✓' if total == expected else '✗'}"),
         ]  # fmt: skip
+    rows.append(("writers waiting for the write lock at once (most) / longest wait",
+                 f"{tally.lock_queue} / {tally.lock_wait:.1f} s"))  # fmt: skip
     server_errors = log_errors(logs)
     rows += [("error lines in the servers' output", len(server_errors)),
              ("wall time (bound)", f"{wall:.0f} s ({args.timeout} s)")]  # fmt: skip
@@ -354,7 +373,8 @@ def load(url: str, args, work: Path) -> None:
         and not tally.failures
         and tally.signed_in == len(accounts)
     )
-    print(f"\nload: {'PASS' if ok else 'FAIL'}", flush=True)
+    print(f"\nload: {'PASS' if ok else 'FAIL'} (confirmed check-ins missing: {len(confirmed - found)}, "
+          f"errors on pages: {len(tally.page_errors)}, failed actions: {len(tally.failures)})", flush=True)  # fmt: skip
 
 
 # ---- 2. faults: writers killed mid-way -----------------------------------------------------------------
@@ -619,9 +639,9 @@ def main() -> None:
     )
     parser.add_argument("--sessions", type=int, default=20, help="browser sessions, one patient account each")
     parser.add_argument("--concurrency", type=int, default=20, help="browser sessions at once, at most")
-    parser.add_argument("--checkins", type=int, default=5, help="check-ins per session")
-    parser.add_argument("--action-timeout", type=int, default=60, help="seconds for one browser action")
-    parser.add_argument("--timeout", type=int, default=180, help="seconds for the whole load part")
+    parser.add_argument("--checkins", type=int, default=3, help="check-ins per session")
+    parser.add_argument("--action-timeout", type=int, default=120, help="seconds for one browser action")
+    parser.add_argument("--timeout", type=int, default=300, help="seconds for the whole load part")
     parser.add_argument("--trials", type=int, default=10, help="writers killed in the faults part")
     parser.add_argument(
         "--fault-patients", type=int, default=300, help="patients in each file of the faults part"
