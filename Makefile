@@ -1,8 +1,16 @@
 # Two commands: `make run` installs and starts the app, `make test` installs and runs every test.
+# `make test` runs the tests on both stores: DuckDB, then PostgreSQL in a throwaway cluster
+# (scripts/with-postgres; $HIPDATA_TEST_PG instead names an existing database). STORE=duckdb or
+# STORE=postgres runs one of them.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+STORE ?=
+
+ifneq ($(filter-out duckdb postgres,$(STORE)),)
+$(error STORE must be duckdb or postgres (or empty for both), not $(STORE))
+endif
 
 .PHONY: run test bench bench-load lint clean
 
@@ -19,7 +27,12 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/pytest -q
+ifneq ($(STORE),postgres)
+	$(BIN)/pytest -q --store=duckdb
+endif
+ifneq ($(STORE),duckdb)
+	scripts/with-postgres $(BIN)/pytest -q --store=postgres
+endif
 
 lint: $(STAMP)
 	$(BIN)/ruff format .

@@ -156,19 +156,16 @@ def test_replacing_a_week_log_keeps_every_old_row_in_the_audit_trail(store):
     assert deletes["entity_id"].tolist() == ["1", "2"]
 
 
-def test_an_older_database_names_its_reading_entries_readings(tmp_path):
-    import duckdb
-
+def test_an_older_database_names_its_reading_entries_readings(new_db, bare_db):
     from hipdata.store.schema import MIGRATIONS
 
-    path = tmp_path / "old.duckdb"
-    con = duckdb.connect(str(path))
-    con.execute("CREATE TABLE schema_version (version INTEGER NOT NULL, applied_at TIMESTAMP)")
-    for version, script in enumerate(MIGRATIONS[:4], start=1):
-        con.execute(script)
-        con.execute("INSERT INTO schema_version VALUES (?, now())", [version])
-    con.execute("INSERT INTO audit VALUES (1, now(), 'boss', 'insert', 'reading', '1', 'P1', NULL, '{}')")
-    con.close()
+    path = new_db("old")
+    with bare_db(path) as con:
+        con.execute("CREATE TABLE schema_version (version INTEGER NOT NULL, applied_at TIMESTAMP)")
+        for version, script in enumerate(MIGRATIONS[:4], start=1):
+            con.execute(script)
+            con.execute("INSERT INTO schema_version VALUES (?, now())", [version])
+        con.execute("INSERT INTO audit VALUES (1, now(), 'boss', 'insert', 'reading', '1', 'P1', NULL, '{}')")
     assert Store(path).audit_log(SYSTEM)["entity"].tolist() == ["readings"]
 
 
@@ -176,14 +173,14 @@ def test_an_older_database_names_its_reading_entries_readings(tmp_path):
 
 
 @pytest.fixture
-def million(tmp_path, monkeypatch) -> Store:
-    path = tmp_path / "audit.duckdb"
-    monkeypatch.setenv("HIPDATA_DB", str(path))
+def million(new_db, monkeypatch) -> Store:
+    path = new_db("audit")
+    monkeypatch.setenv("HIPDATA_DB", path)
     store = Store(path)
-    store._cursor().execute(
-        """INSERT INTO audit SELECT i, TIMESTAMP '2026-01-01' + to_seconds(i), 'user' || (i % 50), 'insert',
-                  'readings', i::VARCHAR, 'P' || (i % 1000), NULL, '{"value": 1}'
-           FROM range(1, 1000001) t(i)"""
+    store._cursor().execute(  # SQL that DuckDB and PostgreSQL both read
+        """INSERT INTO audit SELECT i, TIMESTAMP '2026-01-01' + i * INTERVAL '1 second', 'user' || (i % 50),
+                  'insert', 'readings', CAST(i AS VARCHAR), 'P' || (i % 1000), NULL, '{"value": 1}'
+           FROM generate_series(1, 1000000) AS t(i)"""
     )
     return store
 

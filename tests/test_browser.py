@@ -26,8 +26,8 @@ SHOTS = ROOT / "screenshots"
 AMP_USER = "amp&amp;<b>x</b>"  # an entity and a tag in a name: both must show as typed
 
 
-def cli(db: Path, *args: str, stdin: str | None = None) -> None:
-    env = {**os.environ, "HIPDATA_DB": str(db)}
+def cli(db: str, *args: str, stdin: str | None = None) -> None:
+    env = {**os.environ, "HIPDATA_DB": db}
     subprocess.run(
         [sys.executable, "-m", "hipdata", *args], input=stdin, text=True, check=True, env=env, cwd=ROOT
     )
@@ -40,13 +40,13 @@ def free_port() -> int:
 
 
 @contextmanager
-def serving(db: Path) -> Iterator[tuple[str, Callable[[], None]]]:
+def serving(db: str) -> Iterator[tuple[str, Callable[[], None]]]:
     """`streamlit run app.py` on this database, on a free port: its URL, and a stop() that ends it early
     (DuckDB lets one process open the file: stop the app before reading it back). Stopped on leaving."""
     command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
                "--server.port", str(port := free_port()), "--browser.gatherUsageStats", "false"]  # fmt: skip
     process = subprocess.Popen(
-        command, cwd=ROOT, env={**os.environ, "HIPDATA_DB": str(db)},
+        command, cwd=ROOT, env={**os.environ, "HIPDATA_DB": db},
         stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
     )  # fmt: skip
 
@@ -71,12 +71,12 @@ def serving(db: Path) -> Iterator[tuple[str, Callable[[], None]]]:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
+def server(session_db):
     """A clinic: an admin, two therapists with their patients, demo readings; the app serving it."""
     assert Path(CHROMIUM).exists(), (
         "browser tests need Debian's chromium at /usr/bin/chromium (apt-get install chromium)"
     )
-    db = tmp_path_factory.mktemp("browser") / "clinic.duckdb"
+    db = session_db("clinic")
     cli(db, "demo", "--patients", "6", "--weeks", "10", "--seed", "3")
     cli(db, "users", "add", "ada", "--role", "admin", stdin=PASSWORD)
     for name in ("tess", "tom"):

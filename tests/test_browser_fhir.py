@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -21,7 +20,7 @@ pytestmark = pytest.mark.browser
 COLUMNS = list(READING_COLUMNS)
 
 
-def clinic(db: Path) -> None:
+def clinic(db: str) -> None:
     """One therapist's patient with readings, a LEFS and two PSFS assessments."""
     store = Store(db)
     load_demo(store, SYSTEM, patients=1, weeks=6, seed=5)
@@ -50,8 +49,8 @@ def clinic(db: Path) -> None:
     )
 
 
-def test_fhir_bundle_goes_from_the_review_page_to_the_data_page_of_an_empty_database(tmp_path):
-    source, target = tmp_path / "source.duckdb", tmp_path / "target.duckdb"
+def test_fhir_bundle_goes_from_the_review_page_to_the_data_page_of_an_empty_database(new_db, tmp_path):
+    source, target = new_db("source"), new_db("target")
     clinic(source)
     cli(target, "users", "add", "ada", "--role", "admin", stdin=PASSWORD)
     bundle = tmp_path / "bundle.json"

@@ -358,8 +358,8 @@ def count_queries(monkeypatch) -> dict:
     return counts
 
 
-def demo_store(tmp_path, patients: int) -> Store:
-    store = Store(tmp_path / f"demo{patients}.duckdb")
+def demo_store(new_db, patients: int) -> Store:
+    store = Store(new_db(f"demo{patients}"))
     load_demo(store, SYSTEM, patients=patients, weeks=10, end=AS_OF)
     ids = store.patients(SYSTEM)["patient_id"]
     store.add_records(
@@ -373,8 +373,8 @@ def demo_store(tmp_path, patients: int) -> Store:
     return store
 
 
-def test_one_pass_the_number_of_queries_does_not_grow_with_patients(tmp_path, monkeypatch):
-    small, large = demo_store(tmp_path, 5), demo_store(tmp_path, 30)
+def test_one_pass_the_number_of_queries_does_not_grow_with_patients(new_db, monkeypatch):
+    small, large = demo_store(new_db, 5), demo_store(new_db, 30)
     counts = count_queries(monkeypatch)
     small_table = build(small)
     small_queries = counts["queries"]

@@ -19,9 +19,9 @@ WIDTH = 390
 
 
 @pytest.fixture
-def clinic(tmp_path):
+def clinic(new_db):
     """A patient on the default plan, with weeks of demo readings, and the app serving them."""
-    db = tmp_path / "phone.duckdb"
+    db = new_db("phone")
     cli(db, "demo", "--patients", "2", "--weeks", "6", "--seed", "5")
     cli(db, "users", "add", "pat1", "--role", "patient", "--patient", "P0001", stdin="rehab-password-1")
     with serving(db) as (url, stop):

@@ -19,9 +19,9 @@ HASH = auth.hash_password("correct horse battery")
 
 
 @pytest.fixture
-def db(tmp_path, monkeypatch) -> Store:
-    path = tmp_path / "steps.duckdb"
-    monkeypatch.setenv("HIPDATA_DB", str(path))
+def db(new_db, monkeypatch) -> Store:
+    path = new_db("steps")
+    monkeypatch.setenv("HIPDATA_DB", path)
     store = Store(path)
     store.create_account(SYSTEM, "pat", "patient", HASH, "P1")
     return store

@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -159,7 +160,7 @@ def test_import_with_bom_and_crlf(run_cli, csv_file):
 # ---- export ----------------------------------------------------------------------------------------------
 
 
-def test_export_then_import_into_an_empty_database_is_identical(run_cli, csv_file, tmp_path):
+def test_export_then_import_into_an_empty_database_is_identical(run_cli, csv_file, tmp_path, new_db):
     run_cli("import", csv_file(AWKWARD_CSV))
     out = tmp_path / "export.csv"
     result = run_cli("export", "-o", out)
@@ -167,7 +168,7 @@ def test_export_then_import_into_an_empty_database_is_identical(run_cli, csv_fil
     assert result.stderr.strip() == f"Exported 7 readings to {out}."
     assert result.stdout == ""
 
-    other = tmp_path / "other.duckdb"
+    other = new_db("other")
     again = run_cli("import", out, db=other)
     assert again.stdout.strip() == "Imported 7 readings (0 already present, 3 new patients)."
     pd.testing.assert_frame_equal(stored(other), stored(run_cli.db))
@@ -227,19 +228,21 @@ def test_python_m_hipdata_help():
         assert command in result.stdout
 
 
-def test_hipdata_db_env_var_is_the_default(run_cli, csv_file, tmp_path, monkeypatch):
+def test_hipdata_db_env_var_is_the_default(run_cli, csv_file, tmp_path, monkeypatch, new_db, store_engine):
     monkeypatch.chdir(tmp_path)
-    env_db = tmp_path / "from_env" / "env.duckdb"
-    result = run_cli("import", csv_file(GOOD_CSV), env={"HIPDATA_DB": str(env_db)}, db=None)
+    env_db = new_db("from_env/env")
+    result = run_cli("import", csv_file(GOOD_CSV), env={"HIPDATA_DB": env_db}, db=None)
     assert result.exit_code == 0
-    assert env_db.exists()
+    if store_engine == "duckdb":
+        assert Path(env_db).exists()
     assert not (tmp_path / "data").exists(), "the built-in default was not used"
     assert len(stored(env_db)) == 3
     # --db wins over the environment.
-    explicit = run_cli("export", env={"HIPDATA_DB": str(env_db)})
+    explicit = run_cli("export", env={"HIPDATA_DB": env_db})
     assert exported_rows(explicit) == []
 
 
+@pytest.mark.duckdb_only  # the built-in default is a DuckDB file
 def test_default_database_path(run_cli, csv_file, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("HIPDATA_DB", raising=False)
@@ -561,7 +564,7 @@ def test_table_commands_write_many_patients_as_csv_and_json(run_cli):
     assert keys == sorted(keys)  # sorted by patient, measure, side
 
 
-def test_the_import_command_runs_without_loading_pandas_or_argon2(tmp_path):
+def test_the_import_command_runs_without_loading_pandas_or_argon2(tmp_path, new_db):
     """Python start-up is part of the import's time: the command checks files in DuckDB and needs neither."""
     path = tmp_path / "readings.csv"
     path.write_text(
@@ -569,7 +572,7 @@ def test_the_import_command_runs_without_loading_pandas_or_argon2(tmp_path):
     )
     code = (
         "import sys; from hipdata.cli import main;"
-        f"main(['--db', {str(tmp_path / 'db.duckdb')!r}, 'import', {str(path)!r}], standalone_mode=False);"
+        f"main(['--db', {new_db('db')!r}, 'import', {str(path)!r}], standalone_mode=False);"
         "print(sorted(m for m in ('pandas', 'numpy', 'argon2') if m in sys.modules))"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -291,7 +291,7 @@ def test_export_of_nothing_is_a_header_that_imports_as_nothing(read):
     assert len(read(data)) == 0
 
 
-def test_checking_a_50_mb_file_of_bad_rows_stays_under_1_gb(tmp_path):
+def test_checking_a_50_mb_file_of_bad_rows_stays_under_1_gb(tmp_path, new_db):
     """The Data page's check and its download of all problems, for 1.45 million bad rows (50 MB)."""
     import subprocess
     import sys
@@ -305,7 +305,7 @@ from pathlib import Path
 from hipdata import file_import
 from hipdata.contract import ValidationError
 from hipdata.store import Store
-store, data = Store(":memory:"), Path({str(path)!r}).read_bytes()
+store, data = Store({new_db("check")!r}), Path({str(path)!r}).read_bytes()
 try:
     with file_import.saved(data) as path:
         file_import.check_file(store, path)
@@ -318,7 +318,7 @@ print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
     assert int(done.stdout) < 1024, f"peak memory {done.stdout.strip()} MiB"
 
 
-def test_checking_a_file_where_every_cell_is_bad_stays_under_1_gb(tmp_path):
+def test_checking_a_file_where_every_cell_is_bad_stays_under_1_gb(tmp_path, new_db):
     """A million rows that DuckDB cannot type at all (no date, no measure, no number): the typed pass stops
     at the first one instead of keeping every rejected row, and the text pass names them all."""
     import subprocess
@@ -332,7 +332,7 @@ from pathlib import Path
 from hipdata import file_import
 from hipdata.contract import ValidationError
 from hipdata.store import Store
-store = Store(":memory:")
+store = Store({new_db("check")!r})
 try:
     file_import.check_file(store, Path({str(path)!r}))
 except ValidationError as error:

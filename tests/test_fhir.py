@@ -273,10 +273,10 @@ def test_a_score_that_disagrees_with_its_response_is_refused(exported):
     assert f"entry[{i}].resource.valueQuantity.value = '79': does not match its" in problems_of(exported)
 
 
-def test_bad_file_writes_nothing(full_store, tmp_path):
+def test_bad_file_writes_nothing(full_store, new_db):
     bundle = bundle_of(full_store)
     first_reading(bundle, "hip_flexion")[1]["valueQuantity"]["value"] = 999.0  # out of range
-    empty = Store(tmp_path / "empty.duckdb")
+    empty = Store(new_db("empty"))
     with pytest.raises(FhirError) as error:
         import_json(empty, SYSTEM, json.dumps(bundle).encode(), today=TODAY)
     assert "1 problem in 1 entry:" in str(error.value)
@@ -299,9 +299,9 @@ def test_not_json_and_not_fhir():
 # ---- round trip and duplicates -------------------------------------------------------------------------
 
 
-def test_round_trip_into_an_empty_database_gives_back_exactly_the_same_records(full_store, tmp_path):
+def test_round_trip_into_an_empty_database_gives_back_exactly_the_same_records(full_store, new_db):
     data = export_json(full_store, SYSTEM)
-    empty = Store(tmp_path / "empty.duckdb")
+    empty = Store(new_db("empty"))
     result = import_json(empty, SYSTEM, data, today=TODAY)
     assert result.patients_created == 2
     pd.testing.assert_frame_equal(readings_of(full_store), readings_of(empty))
@@ -320,9 +320,9 @@ def test_round_trip_into_an_empty_database_gives_back_exactly_the_same_records(f
     assert len(strip(again)) == len(strip(json.loads(data)))
 
 
-def test_importing_twice_adds_nothing_and_duplicates_in_the_store_are_skipped(full_store, tmp_path):
+def test_importing_twice_adds_nothing_and_duplicates_in_the_store_are_skipped(full_store, new_db):
     data = export_json(full_store, SYSTEM)
-    copy_store = Store(tmp_path / "copy.duckdb")
+    copy_store = Store(new_db("copy"))
     first = import_json(copy_store, SYSTEM, data, today=TODAY)
     second = import_json(copy_store, SYSTEM, data, today=TODAY)
     assert first.added == 2 * len(catalog.series_keys()) + 3 and first.skipped == 0
@@ -331,12 +331,12 @@ def test_importing_twice_adds_nothing_and_duplicates_in_the_store_are_skipped(fu
     assert import_json(full_store, SYSTEM, data, today=TODAY).added == 0  # into the store it came from
 
 
-def test_a_single_observation_imports(full_store, tmp_path):
+def test_a_single_observation_imports(full_store, new_db):
     _, obs = first_reading(bundle_of(full_store, patient_id="P1"), "pain_knee")
     obs = copy.deepcopy(obs)
     obs["code"]["coding"] = obs["code"]["coding"][:1]  # LOINC 72514-3 alone: the body site names the region
     obs.pop("performer", None)
-    empty = Store(tmp_path / "single.duckdb")
+    empty = Store(new_db("single"))
     result = import_json(empty, SYSTEM, json.dumps(obs).encode(), today=TODAY)
     assert result.added == 1
     row = empty.readings(SYSTEM).iloc[0]
@@ -359,20 +359,20 @@ def test_a_therapist_cannot_import_into_another_therapists_patient(full_store):
 # ---- command line --------------------------------------------------------------------------------------
 
 
-def test_cli_export_and_import(run_cli, tmp_path):
+def test_cli_export_and_import(run_cli, tmp_path, new_db):
     assert run_cli("demo", "--patients", "2", "--weeks", "3").exit_code == 0
     out = tmp_path / "bundle.json"
     result = run_cli("fhir", "export", "--patient", "P0001", "--as-of", "2099-01-01", "-o", out)
     assert result.exit_code == 0, result.output
     bundle = json.loads(out.read_text())
     assert {r["identifier"][0]["value"] for r in resources(bundle, "Patient")} == {"P0001"}
-    other = tmp_path / "other.duckdb"
+    other = new_db("other")
     imported = run_cli("fhir", "import", out, db=other)
     assert imported.exit_code == 0 and "new patients" in imported.output
     assert "Imported 0 records" in run_cli("fhir", "import", out, db=other).output
     first_reading(bundle, "hip_flexion")[1]["valueQuantity"]["code"] = "mm"
     out.write_text(json.dumps(bundle))
-    bad = run_cli("fhir", "import", out, db=tmp_path / "third.duckdb")
+    bad = run_cli("fhir", "import", out, db=new_db("third"))
     assert (
         bad.exit_code == 2 and "nothing imported" in bad.output and "valueQuantity.code = 'mm'" in bad.output
     )
@@ -404,7 +404,7 @@ def test_questionnaire_answers_must_be_json_integers(exported, answer):
     )
 
 
-def test_a_bundle_from_another_system_reads_by_reference_and_loinc(tmp_path):
+def test_a_bundle_from_another_system_reads_by_reference_and_loinc(new_db):
     """No project codes on the pain reading and a subject by reference only, as an EHR might send it."""
     patient = {"resourceType": "Patient", "identifier": [{"system": codes.PATIENT_SYSTEM, "value": "EHR-7"}],
                "name": [{"given": ["Ana"], "family": "Lopez"}]}  # fmt: skip
@@ -419,7 +419,7 @@ def test_a_bundle_from_another_system_reads_by_reference_and_loinc(tmp_path):
     bundle = {"resourceType": "Bundle", "type": "collection", "entry": [
         {"fullUrl": "urn:uuid:0b6c2f0e-7a53-4c38-9d57-1f7d2a3b9c01", "resource": patient},
         {"fullUrl": "urn:uuid:5d1f0c3e-2b7a-4f7e-8e21-9a3c7b6d5e02", "resource": pain}]}  # fmt: skip
-    store = Store(tmp_path / "ehr.duckdb")
+    store = Store(new_db("ehr"))
     assert import_json(store, SYSTEM, json.dumps(bundle).encode(), today=TODAY).added == 1
     row = store.readings(SYSTEM).iloc[0]
     assert (row["patient_id"], str(row["date"].date()), row["measure"], row["side"], row["value"]) == (

@@ -94,13 +94,13 @@ def pandas_answer(raw: list[dict[str, str]]):
         return [(p.row, p.column, p.value, p.message) for p in error.problems]
 
 
-def sql_answer(raw: list[dict[str, str]], tmp_path, name: str = "rules"):
+def sql_answer(raw: list[dict[str, str]], tmp_path, new_db, name: str = "rules"):
     path = tmp_path / f"{name}.csv"
     with open(path, "w", encoding="utf-8", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=list(READING_COLUMNS))
         writer.writeheader()
         writer.writerows(raw)
-    store = Store(tmp_path / f"{name}.duckdb")
+    store = Store(new_db(name))
     try:
         import_file(store, SYSTEM, path, today=TODAY)
     except ValidationError as error:
@@ -125,29 +125,29 @@ BASE = {"patient_id": "P1", "date": "2026-01-05", "measure": "hip_flexion", "sid
 
 
 @pytest.mark.parametrize("seed", range(6))
-def test_file_and_form_rules_find_the_same_problems(seed, tmp_path):
+def test_file_and_form_rules_find_the_same_problems(seed, tmp_path, new_db):
     raw = rows(150, seed)
-    expected, found = pandas_answer(raw), sql_answer(raw, tmp_path)
+    expected, found = pandas_answer(raw), sql_answer(raw, tmp_path, new_db)
     assert isinstance(expected, list) and len(expected) > 50
     assert found == expected
 
 
-def test_every_odd_value_on_its_own_gets_the_same_verdict(tmp_path):
+def test_every_odd_value_on_its_own_gets_the_same_verdict(tmp_path, new_db):
     raw = [{**BASE, column: value} for column, values in ODD.items() for value in values]
     raw += [{**BASE, "measure": m, "side": s} for m, s in itertools.product(ODD["measure"], ODD["side"])]
-    assert sql_answer(raw, tmp_path) == pandas_answer(raw)
+    assert sql_answer(raw, tmp_path, new_db) == pandas_answer(raw)
 
 
 @pytest.mark.parametrize(
     ("column", "value"), [(column, value) for column, values in ODD.items() for value in values]
 )
-def test_a_file_with_one_odd_value_gets_the_same_verdict(tmp_path, column, value):
+def test_a_file_with_one_odd_value_gets_the_same_verdict(tmp_path, new_db, column, value):
     """One odd cell in an otherwise clean file: the typed pass takes it, or hands it to the text pass."""
     raw = [{**BASE, "side": "right", "method": "goniometer"}, {**BASE, column: value}]
-    assert plain(sql_answer(raw, tmp_path)) == plain(pandas_answer(raw))
+    assert plain(sql_answer(raw, tmp_path, new_db)) == plain(pandas_answer(raw))
 
 
-def test_a_clean_file_is_read_once_and_typed_by_duckdb(tmp_path, monkeypatch):
+def test_a_clean_file_is_read_once_and_typed_by_duckdb(tmp_path, new_db, monkeypatch):
     def text_pass(*args):
         raise AssertionError("a clean file must not need the text pass")
 
@@ -158,18 +158,18 @@ def test_a_clean_file_is_read_once_and_typed_by_duckdb(tmp_path, monkeypatch):
         {**BASE, "measure": "pain_low_back", "side": "", "value": "3", "date": "2026-03-01"},
         {**BASE, "patient_id": "Zoë 🦵", "value": "-0.5", "date": "1900-01-01", "measure": "hip_extension"},
     ]  # fmt: skip
-    stored = sql_answer(raw, tmp_path)
+    stored = sql_answer(raw, tmp_path, new_db)
     assert plain(stored) == plain(pandas_answer(raw)) and len(stored) == 3
 
 
-def test_a_spreadsheet_export_with_bom_and_crlf_is_typed_by_duckdb_too(tmp_path, monkeypatch):
+def test_a_spreadsheet_export_with_bom_and_crlf_is_typed_by_duckdb_too(tmp_path, new_db, monkeypatch):
     monkeypatch.setattr(csv_file, "read_text", lambda *args: pytest.fail("needed the text pass"))
     path = tmp_path / "excel.csv"
     path.write_bytes(
         b"\xef\xbb\xbfpatient_id,date,measure,side,value,note\r\n"
         b'P1,2026-01-05,hip_flexion,left,30,"two\r\nlines"\r\nP1,2026-01-05,pain_low_back,,3,\r\n'
     )
-    store = Store(tmp_path / "excel.duckdb")
+    store = Store(new_db("excel"))
     assert import_file(store, SYSTEM, path, today=TODAY).added == 2
     stored = store.export_readings(SYSTEM)
     assert stored[["measure", "side", "value"]].values.tolist() == [
@@ -179,21 +179,21 @@ def test_a_spreadsheet_export_with_bom_and_crlf_is_typed_by_duckdb_too(tmp_path,
     assert stored["note"].iloc[0] == "two\r\nlines"
 
 
-def test_a_file_DuckDB_cannot_type_as_written_is_still_imported_by_the_rules(tmp_path):
+def test_a_file_DuckDB_cannot_type_as_written_is_still_imported_by_the_rules(tmp_path, new_db):
     raw = [{**BASE, "side": " left ", "value": " 35 ", "date": " 2026-01-05", "method": "goniometer "}]
-    stored = sql_answer(raw, tmp_path)
+    stored = sql_answer(raw, tmp_path, new_db)
     assert plain(stored) == plain(pandas_answer(raw))
     assert stored[["side", "value", "method"]].values.tolist() == [["left", 35.0, "goniometer"]]
 
 
-def test_clean_rows_are_stored_exactly_as_the_form_would_clean_them(tmp_path):
+def test_clean_rows_are_stored_exactly_as_the_form_would_clean_them(tmp_path, new_db):
     raw = [
         {"patient_id": " P 1 ", "date": " 2026-01-05 ", "measure": " pain_low_back ", "side": "", "value": " 3 ",
          "method": " goniometer ", "position": "", "mode": "", "measured_by": "self", "note": " keep  spaces "},
         {"patient_id": "P2", "date": "2026-01-06", "measure": "hip_extension", "side": "right", "value": "-12.25",
          "method": "", "position": "prone", "mode": "passive", "measured_by": "", "note": "a,\"b\"\nc"},
     ]  # fmt: skip
-    assert plain(sql_answer(raw, tmp_path)) == plain(pandas_answer(raw))
+    assert plain(sql_answer(raw, tmp_path, new_db)) == plain(pandas_answer(raw))
 
 
 def write_text(tmp_path, text: str):
@@ -203,13 +203,13 @@ def write_text(tmp_path, text: str):
 
 
 def problems_of_both(
-    tmp_path, body: str, header: str = "patient_id,date,measure,side,value", end: str = "\n"
+    tmp_path, new_db, body: str, header: str = "patient_id,date,measure,side,value", end: str = "\n"
 ):
     """The problems the Data page's check and the `import` command find in one file; neither writes."""
     from hipdata.file_import import check_file
 
     path = write_text(tmp_path, header + end + body)
-    store = Store(tmp_path / "structure.duckdb")
+    store = Store(new_db("structure"))
     with pytest.raises(ValidationError) as by_page:
         check_file(store, path, today=TODAY)
     with pytest.raises(ValidationError) as by_file:
@@ -225,15 +225,15 @@ def problems_of_both(
         'P1,2026-01-05,hip_flexion,left,30,"a, quoted, note",x\n',
     ],
 )
-def test_rows_with_more_fields_than_the_header_are_named_the_same_way(tmp_path, body):
-    by_page, by_file = problems_of_both(tmp_path, body)
+def test_rows_with_more_fields_than_the_header_are_named_the_same_way(tmp_path, new_db, body):
+    by_page, by_file = problems_of_both(tmp_path, new_db, body)
     assert by_page == by_file
     assert [p.row for p in by_file] == [body.count("\n") + 1] and "the header has 5" in by_file[0].message
 
 
-def test_a_row_with_too_few_fields_is_refused_by_both_with_the_same_message(tmp_path):
+def test_a_row_with_too_few_fields_is_refused_by_both_with_the_same_message(tmp_path, new_db):
     by_page, by_file = problems_of_both(
-        tmp_path, "P1,2026-01-05,hip_flexion,left,30\nP1,2026-01-05,hip_flexion\n"
+        tmp_path, new_db, "P1,2026-01-05,hip_flexion,left,30\nP1,2026-01-05,hip_flexion\n"
     )
     assert by_page == by_file
     assert [(p.row, p.column, p.value, p.message) for p in by_file] == [
@@ -242,35 +242,37 @@ def test_a_row_with_too_few_fields_is_refused_by_both_with_the_same_message(tmp_
 
 
 @pytest.mark.parametrize("line_end", ["\n", "\r\n"])
-def test_a_row_without_its_optional_note_field_is_refused_by_both(tmp_path, line_end):
+def test_a_row_without_its_optional_note_field_is_refused_by_both(tmp_path, new_db, line_end):
     """Only the last, optional field missing: still a row that does not match its header."""
     body = line_end.join(
         ['P1,2026-01-05,hip_flexion,left,30,"a, b"', "P1,2026-01-05,hip_flexion,left,31", ""]
     )
-    by_page, by_file = problems_of_both(tmp_path, body, "patient_id,date,measure,side,value,note", line_end)
+    by_page, by_file = problems_of_both(
+        tmp_path, new_db, body, "patient_id,date,measure,side,value,note", line_end
+    )
     assert by_page == by_file
     assert [str(p) for p in by_file] == [
         "row 3, row = 'P1,2026-01-05,hip_flexion,left,31': has 5 fields; the header has 6"
     ]
 
 
-def test_a_file_import_reports_its_stages(tmp_path):
+def test_a_file_import_reports_its_stages(tmp_path, new_db):
     path = write_text(tmp_path, "patient_id,date,measure,side,value\nP1,2026-01-05,hip_flexion,left,30\n")
     stages = []
-    result = import_file(Store(tmp_path / "stages.duckdb"), SYSTEM, path, today=TODAY, progress=stages.append)
+    result = import_file(Store(new_db("stages")), SYSTEM, path, today=TODAY, progress=stages.append)
     assert stages == ["checking", "writing", "saving"] and result.added == 1
 
 
-def test_the_sample_file_in_data_imports_cleanly(tmp_path):
+def test_the_sample_file_in_data_imports_cleanly(new_db):
     from pathlib import Path
 
     sample = Path(__file__).parents[1] / "data" / "sample-readings.csv"
-    result = import_file(Store(tmp_path / "sample.duckdb"), SYSTEM, sample)
+    result = import_file(Store(new_db("sample")), SYSTEM, sample)
     assert result.added == sum(1 for _ in sample.open()) - 1 and result.patients_created == 3
 
 
 @pytest.mark.parametrize("stray", ["", " "])
-def test_both_passes_take_off_exactly_the_apostrophe_an_export_added(tmp_path, monkeypatch, stray):
+def test_both_passes_take_off_exactly_the_apostrophe_an_export_added(tmp_path, new_db, monkeypatch, stray):
     """A clean file (typed by DuckDB) and one with a stray space (read as text) decode the same way."""
     if not stray:
         monkeypatch.setattr(csv_file, "read_text", lambda *args: pytest.fail("needed the text pass"))
@@ -281,7 +283,7 @@ def test_both_passes_take_off_exactly_the_apostrophe_an_export_added(tmp_path, m
         "''-x,2026-01-05,hip_flexion,left,31,'plain\n"
         "\"'\tP3\",2026-01-05,hip_extension,left,-1,''=\n",
     )
-    store = Store(tmp_path / "decode.duckdb")
+    store = Store(new_db("decode"))
     import_file(store, SYSTEM, path, today=TODAY)
     stored = store.readings(SYSTEM).sort_values("id")
     assert stored["patient_id"].tolist() == ["=1+2", "'-x", "\tP3"]

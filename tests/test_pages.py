@@ -21,9 +21,9 @@ HASH = auth.hash_password(PASSWORD)
 
 
 @pytest.fixture
-def db(tmp_path, monkeypatch) -> Store:
-    path = tmp_path / "pages.duckdb"
-    monkeypatch.setenv("HIPDATA_DB", str(path))
+def db(new_db, monkeypatch) -> Store:
+    path = new_db("pages")
+    monkeypatch.setenv("HIPDATA_DB", path)
     return Store(path)
 
 

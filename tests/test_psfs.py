@@ -146,9 +146,9 @@ APP = str(Path(__file__).parents[1] / "app.py")
 
 
 @pytest.fixture
-def patient_app(tmp_path, monkeypatch):
-    path = tmp_path / "psfs.duckdb"
-    monkeypatch.setenv("HIPDATA_DB", str(path))
+def patient_app(new_db, monkeypatch):
+    path = new_db("psfs")
+    monkeypatch.setenv("HIPDATA_DB", path)
     store = Store(path)
     store.create_account(SYSTEM, "pat", "patient", auth.hash_password("correct horse battery"), "P1")
     token = store.open_session("pat", datetime.now())

@@ -130,9 +130,9 @@ def clinic(store, make_readings) -> Store:
 
 
 @pytest.fixture(scope="module")
-def html(tmp_path_factory) -> str:
+def html(session_db) -> str:
     """One report shared by the read-only tests (building it takes a moment)."""
-    store = Store(tmp_path_factory.mktemp("report") / "store.duckdb")
+    store = Store(session_db("report"))
     populate(
         store,
         lambda *rows, today: clean_readings(

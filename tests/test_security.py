@@ -4,7 +4,6 @@ could be shown, no unsafe HTML, escaped markdown, and the app's sign-in gate (id
 from __future__ import annotations
 
 import re
-import shutil
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -97,32 +96,33 @@ def build_clinic(store: Store, hashed: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def clinic_file(tmp_path_factory) -> Path:
-    """The clinic is built once; each test gets its own copy of the database file."""
-    path = tmp_path_factory.mktemp("clinic") / "template.duckdb"
-    store = Store(path)
+def clinic_template(session_db) -> str:
+    """The clinic is built once; each test gets its own copy of the database."""
+    target = session_db("clinic", template=True)
+    store = Store(target)
     try:
         build_clinic(store, PasswordHasher(time_cost=1, memory_cost=8, parallelism=1).hash(PASSWORD))
     finally:
         store.close()
-    return path
+    return target
 
 
 @pytest.fixture(scope="module")
-def shared_clinic(clinic_file) -> Store:
+def shared_clinic(clinic_template, copy_db) -> Store:
     """One copy for the tests that only read."""
-    path = clinic_file.with_name("shared.duckdb")
-    shutil.copyfile(clinic_file, path)
-    store = Store(path)
+    store = Store(copy_db(clinic_template, "shared"))
     yield store
     store.close()
 
 
 @pytest.fixture
-def clinic(clinic_file, tmp_path, fast_hashing) -> Store:
-    path = tmp_path / "clinic.duckdb"
-    shutil.copyfile(clinic_file, path)
-    store = Store(path)
+def clinic_db(clinic_template, copy_db) -> str:
+    return copy_db(clinic_template, "clinic")
+
+
+@pytest.fixture
+def clinic(clinic_db, fast_hashing) -> Store:
+    store = Store(clinic_db)
     yield store
     store.close()
 
@@ -569,9 +569,9 @@ def test_an_attempt_that_never_finished_still_counts(clinic, checks):
     assert auth.sign_in(clinic, "tess", PASSWORD, now=now + auth.LOCKOUT + timedelta(seconds=1))
 
 
-def test_two_stores_on_one_database_share_the_count(clinic, checks):
+def test_two_stores_on_one_database_share_the_count(clinic, clinic_db, checks):
     """Two Store objects, each with its own write lock (as two servers would have): the row decides."""
-    other = Store(clinic.path)
+    other = Store(clinic_db)
     try:
         barrier = threading.Barrier(20)
 
@@ -725,9 +725,9 @@ def test_md_escape_accepts_errors_and_numbers():
 
 
 @pytest.fixture
-def db(tmp_path, monkeypatch) -> Store:
-    path = tmp_path / "app.duckdb"
-    monkeypatch.setenv("HIPDATA_DB", str(path))
+def db(new_db, monkeypatch) -> Store:
+    path = new_db("app")
+    monkeypatch.setenv("HIPDATA_DB", path)
     return Store(path)
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from datetime import date, datetime, timedelta
 
-import duckdb
 import pandas as pd
 import pytest
 
@@ -54,19 +53,20 @@ def test_new_file_is_at_the_latest_version(store):
     assert not store.has_accounts()
 
 
-def test_version_1_file_upgrades_itself_and_keeps_its_data(tmp_path):
-    path = tmp_path / "old.duckdb"
-    con = duckdb.connect(str(path))
-    con.execute("CREATE TABLE schema_version (version INTEGER NOT NULL, applied_at TIMESTAMP)")
-    con.execute(MIGRATIONS[0])
-    con.execute("INSERT INTO schema_version VALUES (1, TIMESTAMP '2025-01-01 00:00:00')")
-    con.execute("UPDATE meta SET value = 41 WHERE key = 'data_version'")
-    con.execute("INSERT INTO patients VALUES ('OLD', 'Old patient', TIMESTAMP '2025-01-01', 'system', NULL)")
-    con.execute(
-        """INSERT INTO readings VALUES (1, 'OLD', DATE '2025-01-06', 'hip_flexion', 'left', 101.5,
-           'goniometer', NULL, NULL, NULL, 'kept', TIMESTAMP '2025-01-06', 'system', NULL, NULL)"""
-    )
-    con.close()
+def test_version_1_file_upgrades_itself_and_keeps_its_data(new_db, bare_db):
+    path = new_db("old")
+    with bare_db(path) as con:
+        con.execute("CREATE TABLE schema_version (version INTEGER NOT NULL, applied_at TIMESTAMP)")
+        con.execute(MIGRATIONS[0])
+        con.execute("INSERT INTO schema_version VALUES (1, TIMESTAMP '2025-01-01 00:00:00')")
+        con.execute("UPDATE meta SET value = 41 WHERE key = 'data_version'")
+        con.execute(
+            "INSERT INTO patients VALUES ('OLD', 'Old patient', TIMESTAMP '2025-01-01', 'system', NULL)"
+        )
+        con.execute(
+            """INSERT INTO readings VALUES (1, 'OLD', DATE '2025-01-06', 'hip_flexion', 'left', 101.5,
+               'goniometer', NULL, NULL, NULL, 'kept', TIMESTAMP '2025-01-06', 'system', NULL, NULL)"""
+        )
 
     store = Store(path)
     assert store.schema_version() == len(MIGRATIONS)
@@ -100,8 +100,8 @@ def test_reading_enums_hold_exactly_the_catalog_ids(store):
         assert set(values) == set(expected[column]), type_name
 
 
-def test_reopening_a_current_file_keeps_everything(tmp_path, make_readings):
-    path = tmp_path / "db.duckdb"
+def test_reopening_a_current_file_keeps_everything(new_db, make_readings):
+    path = new_db("db")
     first = Store(path)
     first.add_readings(SYSTEM, make_readings({}))
     version = first.data_version()
@@ -114,6 +114,7 @@ def test_reopening_a_current_file_keeps_everything(tmp_path, make_readings):
     again.close()
 
 
+@pytest.mark.duckdb_only  # about the file on disk
 def test_store_creates_the_parent_directory(tmp_path):
     s = Store(tmp_path / "a" / "b" / "db.duckdb")
     assert (tmp_path / "a" / "b" / "db.duckdb").exists()

@@ -20,20 +20,31 @@ from hipdata.store import Store
 
 
 @pytest.fixture(scope="module", params=sorted(shapes.SHAPES))
-def database(request, tmp_path_factory):
+def database(request, tmp_path_factory, session_db, store_engine):
+    """The app's store and the store the floor query runs in: the same file imported into each.
+
+    The floor is DuckDB SQL, as the benchmark runs it; on PostgreSQL it reads its own DuckDB copy.
+    """
     folder = tmp_path_factory.mktemp(f"oracle-{request.param}")
-    shapes.write(request.param, patients=25, weeks=20, seed=5, path=folder / "readings.csv")
-    store = Store(folder / "app.duckdb")
-    import_file(store, SYSTEM, folder / "readings.csv")
-    yield store
+    readings = folder / "readings.csv"
+    shapes.write(request.param, patients=25, weeks=20, seed=5, path=readings)
+    store = Store(session_db(f"app-{request.param}"))
+    import_file(store, SYSTEM, readings)
+    floor_store = store if store_engine == "duckdb" else Store(str(folder / "floor.duckdb"))
+    if floor_store is not store:
+        import_file(floor_store, SYSTEM, readings)
+    yield store, floor_store
     store.close()
+    if floor_store is not store:
+        floor_store.close()
 
 
 @pytest.mark.parametrize("days_back", [0, 40, 100])
 def test_trends_match_the_floor_query(database, days_back):
+    store, floor_store = database
     as_of = date.fromordinal(date.today().toordinal() - days_back)
-    ours = progress(database, SYSTEM, as_of).trends
-    oracle = database._cursor().execute(floor.trends_sql(as_of.isoformat())).df()
+    ours = progress(store, SYSTEM, as_of).trends
+    oracle = floor_store._cursor().execute(floor.trends_sql(as_of.isoformat())).df()
     oracle["side"] = oracle["side"].astype(str)
     joined = ours.astype({"patient_id": str, "measure": str, "side": str}).merge(
         oracle.astype({"measure": str}), on=["patient_id", "measure", "side"], suffixes=("", "_sql"),
