@@ -12,7 +12,7 @@ ifneq ($(filter-out duckdb postgres,$(STORE)),)
 $(error STORE must be duckdb or postgres (or empty for both), not $(STORE))
 endif
 
-.PHONY: run test bench lint clean
+.PHONY: run test bench bench-load lint clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -43,3 +43,6 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
+
+bench-load: $(STAMP)
+	$(BIN)/python -m bench.load $(if $(PG),--pg "$(PG)")

@@ -18,7 +18,7 @@ WITH m(measure, direction, mdc) AS (VALUES {measures}),
 codes AS (SELECT patient_id, row_number() OVER (ORDER BY patient_id) AS pcode
           FROM patients WHERE deleted_at IS NULL {patients}),
 w AS (SELECT (pcode * 4096 + enum_code(measure) * 4 + enum_code(side))::INTEGER AS sid,
-             ((date - DATE '1970-01-05') // 7)::INTEGER AS wk, median(value) AS v
+             ((date - DATE '1900-01-01') // 7)::INTEGER AS wk, median(value) AS v
       FROM readings JOIN codes USING (patient_id)
       WHERE deleted_at IS NULL AND date <= DATE '{as_of}' GROUP BY ALL),
 n AS (SELECT sid, wk, v, row_number() OVER (PARTITION BY sid ORDER BY wk)::INTEGER AS i FROM w),

@@ -38,16 +38,27 @@ def default_db() -> str:
     return os.environ.get("HIPDATA_DB") or DEFAULT_DB
 
 
-def open_store(ctx: click.Context) -> Store:
+def open_store(ctx: click.Context, target: str | None = None) -> Store:
+    target = target or ctx.obj["db"]
     try:
-        return Store(ctx.obj["db"])
-    except Exception as error:  # a locked or unreadable file is the user's environment, not a bug
-        fail(f"cannot open database {ctx.obj['db']}: {error}")
+        return Store(target)
+    except Exception as error:  # a locked file or an unreachable server is the user's environment, not a bug
+        fail(f"cannot open database {shown(target)}: {error}")
+
+
+def shown(target: str) -> str:
+    """A database target as it may be printed: a PostgreSQL URL loses its password."""
+    import re
+
+    return re.sub(r"(://[^:/@]*):[^@/]*@", r"\1:***@", target)
 
 
 @click.group()
 @click.option(
-    "--db", default=default_db, show_default="$HIPDATA_DB or data/hipdata.duckdb", help="Database file."
+    "--db",
+    default=default_db,
+    show_default="$HIPDATA_DB or data/hipdata.duckdb",
+    help="Database: a DuckDB file, or a PostgreSQL URL (postgresql://user:password@host:5432/dbname).",
 )
 @click.pass_context
 def main(ctx: click.Context, db: str) -> None:
@@ -106,6 +117,34 @@ def export(ctx: click.Context, patient: str | None, output: Path | None) -> None
 def require_patient(store: Store, patient: str | None) -> None:
     if patient is not None and not store.may_see(SYSTEM, patient):
         fail(f"no patient with id {patient!r}")
+
+
+@main.command()
+@click.option(
+    "--to", "target", required=True, help="The empty database to fill: a DuckDB file or a PostgreSQL URL."
+)
+@click.pass_context
+def copy(ctx: click.Context, target: str) -> None:
+    """Copy this whole database into an empty one (DuckDB or PostgreSQL), then verify every table."""
+    from hipdata.store.copying import CopyError, copy_database
+
+    source = open_store(ctx)
+    if os.path.abspath(target) == os.path.abspath(source.path) or target == source.path:
+        fail("the target is the database being copied")
+    destination = open_store(ctx, target)
+    click.echo(f"Copying {shown(source.path)} to {shown(target)}...", err=True)
+    try:
+        copied = copy_database(source, destination)
+    except CopyError as error:
+        fail(f"nothing copied: {error}")
+    for t in copied:
+        click.echo(
+            f"  {t.table:<13} {t.rows:>10,} rows  checksum {t.checksum}  {'ok' if t.matches else 'DIFFERS'}"
+        )
+    if not all(t.matches for t in copied):
+        fail("the copy does not read back as the source: keep using the source, and report this")
+    total = sum(t.rows for t in copied)
+    click.echo(f"Copied {counted(total, 'row')} in {len(copied)} tables; every count and checksum matches.")
 
 
 @main.group()
@@ -340,8 +379,10 @@ def users_add(
 @click.pass_context
 def users_list(ctx) -> None:
     """List accounts (never their password hashes)."""
+    import pandas as pd
+
     frame = open_store(ctx).accounts(SYSTEM)
-    frame["patients"] = frame["patients"].map(lambda p: "|".join(p) if isinstance(p, list | tuple) else "")
+    frame["patients"] = frame["patients"].map(lambda p: "" if pd.api.types.is_scalar(p) else "|".join(p))
     click.echo(
         frame.drop(columns=["created_at"]).to_string(index=False) if len(frame) else "No accounts yet."
     )

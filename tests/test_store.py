@@ -779,3 +779,15 @@ def test_add_patient_holds_ids_to_the_readings_rule(store, patient_id):
     assert store.patient_count() == 0
     store.add_patient(SYSTEM, "P" * 64)  # the longest id allowed
     assert store.patient_count() == 1
+
+
+def test_readings_before_1970_fall_in_their_own_monday_week(store, make_readings):
+    """Sunday 1969-12-28 closes the week of 1969-12-22; Monday 1969-12-29 and Thursday 1970-01-01 share one."""
+    store.add_readings(SYSTEM, make_readings(
+        {"patient_id": "Q1", "date": "1969-12-28", "value": "90"},
+        {"patient_id": "Q1", "date": "1969-12-29", "value": "100"},
+        {"patient_id": "Q1", "date": "1970-01-01", "value": "110"},
+    ))  # fmt: skip
+    weekly = store.weekly(SYSTEM, date(2026, 1, 1))
+    assert weekly["week"].dt.strftime("%Y-%m-%d").tolist() == ["1969-12-22", "1969-12-29"]
+    assert weekly["value"].tolist() == [90.0, 105.0] and weekly["n"].tolist() == [1, 2]

@@ -41,8 +41,10 @@ DEDUPE_KEY = READING_COLUMNS  # a reading is the same reading when every column 
 # One integer per series for grouping and sorting weekly medians: patient code, measure and side enum codes.
 _SIDE_SPAN = 4  # sides: '', left, right
 _SERIES_SPAN = 1024 * _SIDE_SPAN  # room for 1,024 measures
-_MONDAY_ZERO = "DATE '1970-01-05'"  # weeks are counted from a Monday
-_MONDAY_ZERO_DAYS = 4  # days from 1970-01-01 to that Monday
+# Weeks are counted from a Monday on or before contract.EARLIEST_DATE: every week number is then >= 0, so
+# integer division (which rounds toward zero in both engines) never puts a reading in the following week.
+_MONDAY_ZERO = "DATE '1900-01-01'"
+_MONDAY_ZERO_DAYS = -25567  # days from 1970-01-01 to that Monday
 
 
 Patients = str | list[str] | None  # one patient, several, or every patient the actor may see

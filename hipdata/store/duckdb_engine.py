@@ -6,6 +6,7 @@ that writes to the same file (or move to PostgreSQL, see postgres_engine).
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -25,6 +26,10 @@ WEEKLY_MEDIANS = """
            (date - {monday}) // 7 AS week, median(value) AS value, count(*)::INTEGER AS n
     FROM readings JOIN codes USING (patient_id) WHERE deleted_at IS NULL AND date <= ?::DATE
     GROUP BY ALL ORDER BY ALL"""
+
+
+# How a dump is read back: exactly the CSV it was written as (no guessing, so an empty table reads too).
+CSV_IN = "FORMAT csv, HEADER false, DELIMITER ',', QUOTE '\"', ESCAPE '\"', AUTO_DETECT false, allow_quoted_nulls false"
 
 
 class Engine:
@@ -91,16 +96,19 @@ class Engine:
         """(Re)create the temporary table `name` from a query, which may read the old `name`."""
         cur.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {select}", list(params))
 
-    def dump(self, table: str, columns: list[str], path: str) -> None:
-        """Every row of `table` as a CSV file (no header): NULL as an empty field, '' quoted."""
-        cur = self.cursor()
-        cur.execute(f"COPY (SELECT {', '.join(columns)} FROM {table}) TO '{_quoted(path)}' (FORMAT csv)")
+    def dump(self, tables: dict[str, list[str]], folder: str) -> None:
+        """Every row of each table as `folder/<table>.csv` (no header; NULL as an empty field, '' quoted),
+        all from one snapshot."""
+        with self.transaction() as cur:
+            for table, columns in tables.items():
+                path = _quoted(os.path.join(folder, f"{table}.csv"))
+                cur.execute(
+                    f"COPY (SELECT {', '.join(columns)} FROM {table}) TO '{path}' (FORMAT csv, HEADER false)"
+                )
 
     def load(self, cur, table: str, columns: list[str], path: str) -> None:
         """Append the rows of a CSV file written by dump (either engine's) to `table`."""
-        cur.execute(
-            f"COPY {table} ({', '.join(columns)}) FROM '{_quoted(path)}' (FORMAT csv, allow_quoted_nulls false)"
-        )
+        cur.execute(f"COPY {table} ({', '.join(columns)}) FROM '{_quoted(path)}' ({CSV_IN})")
 
 
 def _quoted(path: str) -> str:

@@ -35,6 +35,13 @@ URL_SCHEMES = ("postgresql://", "postgres://")
 _DOUBLE = re.compile(r"\bDOUBLE\b(?!\s+PRECISION)")
 _PASSWORD = re.compile(r"(://[^:/@]*):[^@/]*@")
 _DATES = {1082, 1114, 1184}  # date, timestamp, timestamptz type oids: DataFrame columns of datetime64
+_NUMBERS = {
+    20,
+    21,
+    23,
+    700,
+    701,
+}  # integers and floats: numeric columns, a NULL as NaN (as DuckDB gives them)
 _CHUNK = 1 << 20
 
 WEEKLY_MEDIANS = """
@@ -79,6 +86,8 @@ class _Result:
         for name, oid in self.description:
             if oid in _DATES:
                 frame[name] = pd.to_datetime(frame[name])
+            elif oid in _NUMBERS and frame[name].dtype == object:
+                frame[name] = pd.to_numeric(frame[name])
         return frame
 
     def fetchnumpy(self) -> dict:
@@ -123,6 +132,7 @@ class Engine:
     def __init__(self, url: str, pool_size: int = 8):
         self.target = url
         self.display = _PASSWORD.sub(r"\1:***@", url)
+        psycopg.connect(url, connect_timeout=10).close()  # an unreachable server says why, at once
         self._pool = ConnectionPool(
             url, min_size=1, max_size=pool_size, open=True, check=ConnectionPool.check_connection,
             kwargs={"autocommit": True, "prepare_threshold": None},
@@ -215,17 +225,16 @@ class Engine:
 
     # ---- whole tables, for copying a database ------------------------------------------------------
 
-    def dump(self, table: str, columns: list[str], path: str) -> None:
-        """Every row of `table` as a CSV file (no header): NULL as an empty field, '' quoted."""
-        select = f"COPY (SELECT {', '.join(columns)} FROM {table}) TO STDOUT (FORMAT csv)"
-        with (
-            self._pool.connection() as conn,
-            conn.cursor() as pg,
-            pg.copy(select) as copy,
-            open(path, "wb") as file,
-        ):
-            for chunk in copy:
-                file.write(chunk)
+    def dump(self, tables: dict[str, list[str]], folder: str) -> None:
+        """Every row of each table as `folder/<table>.csv` (no header; NULL as an empty field, '' quoted),
+        all from one snapshot, while other servers go on writing."""
+        with self._pool.connection() as conn, conn.transaction(), conn.cursor() as pg:
+            pg.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            for table, columns in tables.items():
+                select = f"COPY (SELECT {', '.join(columns)} FROM {table}) TO STDOUT (FORMAT csv)"
+                with pg.copy(select) as copy, open(os.path.join(folder, f"{table}.csv"), "wb") as file:
+                    for chunk in copy:
+                        file.write(chunk)
 
     def load(self, cur: _Cursor, table: str, columns: list[str], path: str) -> None:
         """Append the rows of a CSV file written by dump (either engine's) to `table`."""
