@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 from hipdata import messages
 from hipdata.auth import ROLES, Actor
-from hipdata.contract import PATIENT_ID_MAX, READING_COLUMNS
+from hipdata.contract import OPTIONAL_COLUMNS, PATIENT_ID_MAX, READING_COLUMNS
 from hipdata.store import csv_file, duckdb_engine
 from hipdata.store.schema import ENUM_TYPES, MIGRATIONS
 
@@ -36,6 +36,7 @@ THERAPIST_TABLES = ("goals", "notes", "programme", "plans")  # patients read the
 # The reading columns with the enums as text, as the pages and files use them.
 _AS_TEXT = ", ".join(f"{c}::VARCHAR AS {c}" if c in ENUM_TYPES else c for c in READING_COLUMNS)
 DEDUPE_KEY = READING_COLUMNS  # a reading is the same reading when every column of the CSV is the same
+_NULLABLE = OPTIONAL_COLUMNS  # the reading columns that may be NULL
 
 
 # One integer per series for grouping and sorting weekly medians: patient code, measure and side enum codes.
@@ -580,7 +581,15 @@ class Store:
     def _drop_already_stored(self, cur) -> None:
         """Keep only the occurrences of each reading beyond those already stored (k - j of them)."""
         key = ", ".join(DEDUPE_KEY)
-        same = " AND ".join(f"n.{c} IS NOT DISTINCT FROM s.{c}" for c in DEDUPE_KEY)
+        # Equal keys, NULL equal to NULL, written as plain equalities both engines hash-join (PostgreSQL
+        # cannot hash IS NOT DISTINCT FROM, and a nested loop over a large import takes hours). A nullable
+        # column is compared as text with NULL as '', which no stored value is (notes '' are stored NULL).
+        same = " AND ".join(
+            f"coalesce(n.{c}::VARCHAR, '') = coalesce(s.{c}::VARCHAR, '')"
+            if c in _NULLABLE
+            else f"n.{c} = s.{c}"
+            for c in DEDUPE_KEY
+        )
         kept = ", ".join(f"n.{c}" for c in (*READING_COLUMNS, *self._engine.staged_columns))
         order = self._engine.input_order
         self._engine.replace_table(

@@ -1,7 +1,8 @@
 """The server engine: a PostgreSQL database that many app servers and command-line runs share.
 
 The store's SQL is written once, in the dialect both engines read; what PostgreSQL spells differently is
-translated or defined here: `?` placeholders become psycopg's `%s`, DOUBLE becomes DOUBLE PRECISION, and the
+translated or defined here: `?` placeholders become psycopg's `%s`, DOUBLE becomes DOUBLE PRECISION, a
+column's change of type says how to cast it, and the
 few statements that differ (temporary tables replaced in place, the weekly medians) have their own text.
 
 Writers are serialised across every process by a transaction-level advisory lock on the schema: ids taken
@@ -33,6 +34,9 @@ if TYPE_CHECKING:
 
 URL_SCHEMES = ("postgresql://", "postgres://")
 _DOUBLE = re.compile(r"\bDOUBLE\b(?!\s+PRECISION)")
+# A column changed to an enum type: PostgreSQL casts its text only when told how (DuckDB does it itself, and
+# replays its log of the change only without the clause).
+_ALTER_TYPE = re.compile(r"ALTER TABLE (\w+) ALTER (\w+) TYPE (\w+);")
 _PASSWORD = re.compile(r"(://[^:/@]*):[^@/]*@")
 _DATES = {1082, 1114, 1184}  # date, timestamp, timestamptz type oids: DataFrame columns of datetime64
 _NUMBERS = {
@@ -62,7 +66,9 @@ def is_url(target: str) -> bool:
 
 
 def _translated(sql: str, with_params: bool) -> str:
-    sql = _DOUBLE.sub("DOUBLE PRECISION", sql)
+    sql = _ALTER_TYPE.sub(
+        r"ALTER TABLE \1 ALTER \2 TYPE \3 USING \2::\3;", _DOUBLE.sub("DOUBLE PRECISION", sql)
+    )
     return sql.replace("%", "%%").replace("?", "%s") if with_params else sql
 
 
@@ -134,7 +140,7 @@ class Engine:
         self.display = _PASSWORD.sub(r"\1:***@", url)
         psycopg.connect(url, connect_timeout=10).close()  # an unreachable server says why, at once
         self._pool = ConnectionPool(
-            url, min_size=1, max_size=pool_size, open=True, check=ConnectionPool.check_connection,
+            url, min_size=1, max_size=pool_size, open=True,
             kwargs={"autocommit": True, "prepare_threshold": None},
         )  # fmt: skip
         self._reader = _PooledReader(self._pool)

@@ -1,7 +1,7 @@
 """The database schema: migrations, in order, and the enum types of the readings' catalog columns.
 
 One list for both engines: the SQL here is read alike by DuckDB and by PostgreSQL (whose engine spells DOUBLE
-as DOUBLE PRECISION).
+as DOUBLE PRECISION and adds the USING clause its ALTER ... TYPE needs).
 """
 
 from hipdata.contract import CONTEXT_COLUMNS
@@ -74,12 +74,12 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE TYPE position_id AS ENUM ('prone', 'seated', 'side_lying', 'standing', 'supine');
     CREATE TYPE mode_id AS ENUM ('active', 'passive');
     CREATE TYPE measured_by_id AS ENUM ('self', 'therapist');
-    ALTER TABLE readings ALTER measure TYPE measure_id USING measure::measure_id;
-    ALTER TABLE readings ALTER side TYPE side_id USING side::side_id;
-    ALTER TABLE readings ALTER method TYPE method_id USING method::method_id;
-    ALTER TABLE readings ALTER position TYPE position_id USING position::position_id;
-    ALTER TABLE readings ALTER mode TYPE mode_id USING mode::mode_id;
-    ALTER TABLE readings ALTER measured_by TYPE measured_by_id USING measured_by::measured_by_id;
+    ALTER TABLE readings ALTER measure TYPE measure_id;
+    ALTER TABLE readings ALTER side TYPE side_id;
+    ALTER TABLE readings ALTER method TYPE method_id;
+    ALTER TABLE readings ALTER position TYPE position_id;
+    ALTER TABLE readings ALTER mode TYPE mode_id;
+    ALTER TABLE readings ALTER measured_by TYPE measured_by_id;
     DROP TABLE weekly;
     """,
     # 5: one audit entity name per table: readings were audited as `reading` when inserted or corrected
