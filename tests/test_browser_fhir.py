@@ -63,9 +63,10 @@ def test_fhir_bundle_goes_from_the_review_page_to_the_data_page_of_an_empty_data
             page.get_by_role("button", name="Open review").click()
             settle(page)
             page.get_by_role("tab", name="PSFS").click()
+            settle(page)
             expect(
                 page.get_by_role("tabpanel", name="PSFS").get_by_text("PSFS score (mean of your activities)")
-            ).to_be_visible()
+            ).to_be_visible(timeout=15_000)
             shoot(page, "review-psfs")
             page.get_by_role("tab", name="Report").click()
             with page.expect_download() as info:

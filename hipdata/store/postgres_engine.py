@@ -153,7 +153,9 @@ class Engine:
         """This thread's in-memory DuckDB, which reads and checks CSV files (with the catalog's enum types)."""
         con = getattr(self._local, "checker", None)
         if con is None:
+            # no progress bar: a long check would draw one into the command's output
             con = self._local.checker = duckdb.connect()
+            con.execute("SET enable_progress_bar = false")
             for definition in ENUM_DEFINITIONS:
                 con.execute(definition)
         return con
