@@ -20,7 +20,7 @@ from hipdata import auth
 from hipdata.auth import SYSTEM
 from hipdata.contract import ValidationError
 from hipdata.file_import import import_file
-from hipdata.store import AccessDenied, Store
+from hipdata.store import AccessDenied, Store, without_password
 from hipdata.text import counted
 
 if TYPE_CHECKING:
@@ -43,14 +43,7 @@ def open_store(ctx: click.Context, target: str | None = None) -> Store:
     try:
         return Store(target)
     except Exception as error:  # a locked file or an unreachable server is the user's environment, not a bug
-        fail(f"cannot open database {shown(target)}: {error}")
-
-
-def shown(target: str) -> str:
-    """A database target as it may be printed: a PostgreSQL URL loses its password."""
-    import re
-
-    return re.sub(r"(://[^:/@]*):[^@/]*@", r"\1:***@", target)
+        fail(f"cannot open database {without_password(target)}: {error}")
 
 
 @click.group()
@@ -132,7 +125,7 @@ def copy(ctx: click.Context, target: str) -> None:
     if os.path.abspath(target) == os.path.abspath(source.path) or target == source.path:
         fail("the target is the database being copied")
     destination = open_store(ctx, target)
-    click.echo(f"Copying {shown(source.path)} to {shown(target)}...", err=True)
+    click.echo(f"Copying {without_password(source.path)} to {without_password(target)}...", err=True)
     try:
         copied = copy_database(source, destination)
     except CopyError as error:

@@ -11,6 +11,7 @@ may see: a page cannot forget to filter.
 from __future__ import annotations
 
 import json
+import re
 import secrets
 import threading
 from collections.abc import Callable, Iterator
@@ -93,6 +94,11 @@ def _json(row: dict | None) -> str | None:
     return None if row is None else json.dumps(row, default=str, ensure_ascii=False, sort_keys=True)
 
 
+def without_password(target: str) -> str:
+    """A database target as it may be shown: a PostgreSQL URL loses its password."""
+    return re.sub(r"(://[^:/@]*):[^@/]*@", r"\1:***@", target)
+
+
 def open_engine(target: str):
     """The engine for a database target: a PostgreSQL URL, or else a DuckDB file path (or :memory:)."""
     if target.startswith(("postgresql://", "postgres://")):
@@ -106,7 +112,6 @@ class Store:
     def __init__(self, target: str | Path):
         self.path = str(target)
         self._engine = open_engine(self.path)
-        self.engine = self._engine.name
         self._write_lock = threading.Lock()  # one writer per process (the engine serialises processes)
         self._migrate()
         self._columns = self._table_columns()
@@ -123,7 +128,7 @@ class Store:
     @property
     def display(self) -> str:
         """The database as it may be shown (a URL without its password)."""
-        return self._engine.display
+        return without_password(self.path)
 
     @contextmanager
     def _write(self) -> Iterator:

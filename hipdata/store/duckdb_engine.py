@@ -43,7 +43,6 @@ class Engine:
     weekly_medians = WEEKLY_MEDIANS
 
     def __init__(self, path: str):
-        self.target = self.display = path
         if path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         self._db = duckdb.connect(path)

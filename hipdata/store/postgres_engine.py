@@ -37,7 +37,6 @@ _DOUBLE = re.compile(r"\bDOUBLE\b(?!\s+PRECISION)")
 # A column changed to an enum type: PostgreSQL casts its text only when told how (DuckDB does it itself, and
 # replays its log of the change only without the clause).
 _ALTER_TYPE = re.compile(r"ALTER TABLE (\w+) ALTER (\w+) TYPE (\w+);")
-_PASSWORD = re.compile(r"(://[^:/@]*):[^@/]*@")
 _DATES = {1082, 1114, 1184}  # date, timestamp, timestamptz type oids: DataFrame columns of datetime64
 _NUMBERS = {
     20,
@@ -136,8 +135,6 @@ class Engine:
     weekly_medians = WEEKLY_MEDIANS
 
     def __init__(self, url: str, pool_size: int = 8):
-        self.target = url
-        self.display = _PASSWORD.sub(r"\1:***@", url)
         psycopg.connect(url, connect_timeout=10).close()  # an unreachable server says why, at once
         self._pool = ConnectionPool(
             url, min_size=1, max_size=pool_size, open=True,
