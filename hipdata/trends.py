@@ -18,21 +18,28 @@ The rules (shared/reference/CLINICAL_RULES.md), in plain words:
    inactive (last reading 14 or more days before as_of), plateau (a ROM series improved, yet every ROM series
    with 8+ weeks moved less than its MDC between the last two weeks and the two weeks six back).
 
-Every function works on whole frames (all patients and series at once) with sorting and numpy index
-arithmetic; the only loops are over a handful of columns or over distinct series lengths, never over rows.
+The rules themselves live in series.py, on integer-coded arrays; this module turns tables into those
+arrays and the answers back into tables, for the pages, the report and the tests.
 """
 
 from __future__ import annotations
 
-import os
-from concurrent.futures import ThreadPoolExecutor
 from datetime import date
-from functools import cache, reduce
 
 import numpy as np
 import pandas as pd
 
-from hipdata import catalog
+from hipdata import series
+from hipdata.series import (
+    INACTIVE_DAYS,
+    MIN_WEEKS_SLOPE,
+    MIN_WEEKS_STATUS,
+    PLATEAU_MIN_WEEKS,
+    REL_TOL,
+    STATUSES,
+)
+
+__all__ = ["INACTIVE_DAYS", "MIN_WEEKS_SLOPE", "MIN_WEEKS_STATUS", "PLATEAU_MIN_WEEKS", "REL_TOL", "STATUSES"]
 
 KEYS = ["patient_id", "measure", "side"]
 WEEKLY_COLUMNS = [*KEYS, "week", "value", "n"]
@@ -49,29 +56,7 @@ TREND_COLUMNS = [
 ]
 ASYMMETRY_COLUMNS = ["patient_id", "measure", "left", "right", "difference", "mdc", "lsi", "asymmetric"]
 FLAG_COLUMNS = ["patient_id", "last_reading", "inactive", "worsening", "pain_rising", "asymmetry", "plateau"]
-STATUSES = ("insufficient_data", "improved", "worsened", "no_detectable_change")
-
-MIN_WEEKS_STATUS = 4
-MIN_WEEKS_SLOPE = 3
-PLATEAU_MIN_WEEKS = 8
-INACTIVE_DAYS = 14
-
-# Comparisons against an MDC allow a relative slack of 1e-9 of the numbers involved. Differences of decimal
-# readings carry binary rounding noise (16.4 - 6.4 = 9.999999999999998, 8.2 - 3.7 = 4.499999999999999), which
-# would otherwise decide a change that sits exactly at the MDC. The slack is ~1e-7 of a degree at most, far
-# below any reading's resolution, so it never turns a real sub-MDC change into a detectable one.
-REL_TOL = 1e-9
-
-# Pairwise slopes held in memory at once (2 MB per float64 array): bounds memory for long series, and
-# small blocks stay in cache (measured ~2x faster than 2M-pair blocks).
-_PAIR_BUDGET = 262_144
-_THURSDAY = 3  # 1970-01-01, day 0, was a Thursday (Monday = 0)
-
-
-def _detectable(amount, mdc, *scale) -> np.ndarray:
-    """amount >= mdc, with the rounding slack (see REL_TOL) relative to the largest number involved."""
-    size = reduce(np.maximum, [np.abs(np.asarray(x, dtype=float)) for x in (mdc, *scale)])
-    return np.asarray(amount, dtype=float) >= np.asarray(mdc, dtype=float) - REL_TOL * size
+_NO_DAY = np.iinfo(np.int64).min
 
 
 def _days(values) -> np.ndarray:
@@ -88,15 +73,6 @@ def _day(as_of) -> int:
 
 def _as_datetime(days: np.ndarray) -> np.ndarray:
     return days.astype("datetime64[D]").astype("datetime64[ns]")
-
-
-def _series_codes(frame: pd.DataFrame) -> np.ndarray:
-    """One int64 per (patient_id, measure, side), ordered as the sorted tuples are."""
-    code = np.zeros(len(frame), dtype=np.int64)
-    for col in KEYS:  # three columns, not rows
-        codes, uniques = pd.factorize(frame[col], sort=True)
-        code = code * max(len(uniques), 1) + codes
-    return code
 
 
 def _keys(frame: pd.DataFrame) -> pd.DataFrame:
@@ -118,21 +94,38 @@ def _keys(frame: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def _runs(sorted_codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Start and length of each run of equal values in a sorted array."""
-    if not len(sorted_codes):
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    starts = np.flatnonzero(np.r_[True, sorted_codes[1:] != sorted_codes[:-1]])
-    return starts, np.diff(np.r_[starts, len(sorted_codes)])
+def _positions(values: pd.Series, names: pd.Index) -> np.ndarray:
+    """Each value's place in `names`, -1 where it is not there (categoricals looked up once per category)."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        return names.get_indexer(values.cat.categories.astype(str))[values.cat.codes]
+    return names.get_indexer(values.astype(str))
 
 
-def _increasing(a: np.ndarray) -> bool:
-    return bool(np.all(a[1:] > a[:-1]))
+class _Coded:
+    """Each row's (patient, measure, side) codes, their labels, and one int64 per series in key order.
 
+    patients: code patients by their place in this sorted list instead (-1 for one not in it).
+    """
 
-def _median_of_sorted(values: np.ndarray, starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
-    """Median of each run of a run-wise sorted array: the middle value, or the mean of the two middle ones."""
-    return (values[starts + (counts - 1) // 2] + values[starts + counts // 2]) / 2
+    def __init__(self, frame: pd.DataFrame, patients: pd.Index | None = None):
+        keys = _keys(frame)
+        codes, labels = [], []
+        for col in KEYS:  # three columns, not rows
+            if col == "patient_id" and patients is not None:
+                code, names = _positions(keys[col], patients), patients
+            else:
+                code, names = pd.factorize(keys[col], sort=True)
+            codes.append(np.asarray(code, dtype=np.int64))
+            labels.append(np.asarray(names, dtype=object))
+        self.keys = tuple(codes)
+        self.labels = tuple(labels)
+        p, m, s = codes
+        self.series = (p * max(len(labels[1]), 1) + m) * max(len(labels[2]), 1) + s
+
+    def frame(self, s: series.Series) -> pd.DataFrame:
+        """The key columns of each series, as text."""
+        codes = (s.patient, s.measure, s.side)
+        return pd.DataFrame({col: self.labels[k][codes[k]] for k, col in enumerate(KEYS)})
 
 
 def weekly_values(readings: pd.DataFrame, as_of: date | None = None) -> pd.DataFrame:
@@ -143,102 +136,53 @@ def weekly_values(readings: pd.DataFrame, as_of: date | None = None) -> pd.DataF
     """
     days = _days(readings["date"])
     value = readings["value"].to_numpy(dtype=float, na_value=np.nan)
-    keep = (days != np.iinfo(np.int64).min) & (days <= _day(as_of)) & ~np.isnan(value)
+    keep = (days != _NO_DAY) & (days <= _day(as_of)) & ~np.isnan(value)
     if not keep.all():  # skip the copy in the common case
         readings, days, value = readings[keep], days[keep], value[keep]
     keys = _keys(readings)
-    monday = days - (days + _THURSDAY) % 7
-    week = (monday - monday.min()) // 7 if len(monday) else monday
-    cell = _series_codes(keys) * (int(week.max(initial=0)) + 1) + week
-    # by series and week, values ascending inside each week (already so when each week has one reading)
-    order = np.arange(len(cell)) if _increasing(cell) else np.lexsort((value, cell))
-    starts, counts = _runs(cell[order])
-    first = order[starts]
+    week = series.week_of(days)
+    first_week = int(week.min(initial=0))
+    cell = _Coded(keys).series * (int(week.max(initial=0)) - first_week + 1) + (week - first_week)
+    first, median, n = series.weekly(cell, value)
     out = keys.iloc[first].reset_index(drop=True)
-    out["week"] = _as_datetime(monday[first])
-    out["value"] = _median_of_sorted(value[order], starts, counts)
-    out["n"] = counts.astype(np.int64)
+    out["week"] = _as_datetime(series.monday_of(week[first]))
+    out["value"] = median
+    out["n"] = n.astype(np.int64)
     return out
 
 
-class _Series:
-    """Weekly values laid out series by series in time order: series k is v[starts[k]:starts[k] + counts[k]]."""
-
-    def __init__(self, weekly: pd.DataFrame):
-        value = weekly["value"].to_numpy(dtype=float, na_value=np.nan)
-        weekly = weekly[~np.isnan(value)]  # a week counts only when it has a value
-        keys = _keys(weekly)
-        days = _days(weekly["week"])
-        code = _series_codes(keys)
-        in_order = (code[1:] > code[:-1]) | ((code[1:] == code[:-1]) & (days[1:] > days[:-1]))
-        order = np.arange(len(code))
-        if not in_order.all():  # weekly_values and the store hand over sorted frames: skip the sort then
-            order = np.lexsort((days, code))
-            code, days = code[order], days[order]
-            if np.any((code[1:] == code[:-1]) & (days[1:] == days[:-1])):
-                raise ValueError("weekly must hold at most one row per (patient_id, measure, side, week)")
-        self.starts, self.counts = _runs(code)
-        self.keys = keys.iloc[order[self.starts]].astype(str).reset_index(drop=True)
-        self.v = weekly["value"].to_numpy(dtype=float)[order]
-        self.t = days / 7.0  # weeks; exact whole numbers between Mondays
-        self.last = self.starts + self.counts - 1
-
-    def from_end(self, k: int) -> np.ndarray:
-        """Index of the k-th last value (k=0: last) of each series, clipped to the series' first value."""
-        return np.maximum(self.last - k, self.starts)
+def _series(weekly: pd.DataFrame, patients: pd.Index | None = None) -> tuple[series.Series, _Coded]:
+    """The weekly rows (a week counts only when it has a value) as series, in key and week order."""
+    value = weekly["value"].to_numpy(dtype=float, na_value=np.nan)
+    weekly = weekly[~np.isnan(value)]
+    coded = _Coded(weekly, patients)
+    week = series.week_of(_days(weekly["week"]))
+    code = coded.series
+    in_order = (code[1:] > code[:-1]) | ((code[1:] == code[:-1]) & (week[1:] > week[:-1]))
+    order = np.arange(len(code))
+    if not in_order.all():  # weekly_values and the store hand over sorted frames: skip the sort then
+        order = np.lexsort((week, code))
+        if np.any((code[order][1:] == code[order][:-1]) & (week[order][1:] == week[order][:-1])):
+            raise ValueError("weekly must hold at most one row per (patient_id, measure, side, week)")
+    keys = tuple(k[order] for k in coded.keys)
+    v = weekly["value"].to_numpy(dtype=float)[order]
+    return series.Series.of(code[order], week[order], v, keys, coded.labels), coded
 
 
-def _theil_sen(s: _Series) -> np.ndarray:
-    """Median of all pairwise slopes (v_j - v_i) / (t_j - t_i), i < j, per series; NaN under 3 weeks.
-
-    Series of the same length n form a (series, n) matrix, so all their n(n-1)/2 pairs come from one fancy
-    index and the median from one partition along the rows. The work is cut into memory-bounded blocks of
-    series of one length, never single series, and the blocks run on every core: numpy releases the GIL
-    while it takes, subtracts and partitions. Same arithmetic as scipy.stats.theilslopes.
-    """
-    slope = np.full(len(s.starts), np.nan)
-
-    def block(n: int, rows: np.ndarray) -> None:
-        i, j = _pairs(n)
-        mid = [(len(i) - 1) // 2, len(i) // 2]  # the middle pair (the same index twice when odd)
-        at = s.starts[rows, None] + np.arange(n)
-        v, t = s.v[at], s.t[at]
-        pairs = np.take(v, j, axis=1)
-        pairs -= np.take(v, i, axis=1)
-        pairs /= np.take(t, j, axis=1) - np.take(t, i, axis=1)
-        pairs.partition(mid, axis=1)  # in place: median without sorting every row
-        slope[rows] = (pairs[:, mid[0]] + pairs[:, mid[1]]) / 2  # blocks write disjoint rows
-
-    blocks = []
-    for n in np.unique(s.counts[s.counts >= MIN_WEEKS_SLOPE]):
-        rows = np.flatnonzero(s.counts == n)
-        step = max(1, _PAIR_BUDGET // (n * (n - 1) // 2))
-        blocks += [(int(n), rows[c : c + step]) for c in range(0, len(rows), step)]
-    if len(blocks) > 1:
-        with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-            list(pool.map(lambda b: block(*b), blocks))
-    elif blocks:
-        block(*blocks[0])
-    return slope
-
-
-@cache
-def _pairs(n: int) -> tuple[np.ndarray, np.ndarray]:
-    return np.triu_indices(n, 1)
+def _rows(table: pd.DataFrame, patients: pd.Index | None = None) -> tuple[series.Series, _Coded]:
+    """Each row of a table with one row per series (as trends), as a one-week series."""
+    coded = _Coded(table, patients)
+    n = len(table)
+    ones = np.ones(n, dtype=np.int64)
+    return series.Series(np.arange(n), ones, np.zeros(n), np.zeros(n), *coded.keys, coded.labels), coded
 
 
 def theil_sen(weekly: pd.DataFrame) -> pd.Series:
     """Theil-Sen slope per week of each series, indexed by (patient_id, measure, side); NaN under 3 weeks."""
-    s = _Series(weekly)
-    return pd.Series(_theil_sen(s), index=pd.MultiIndex.from_frame(s.keys), name="slope_per_week")
-
-
-def _catalog(measures: pd.Series, column: str) -> np.ndarray:
-    table = catalog.measures_frame().set_index("measure")[column]
-    unknown = sorted(set(measures.unique()) - set(table.index))
-    if unknown:
-        raise ValueError(f"measures not in the catalog: {', '.join(unknown)}")
-    return measures.map(table).to_numpy()
+    s, coded = _series(weekly)
+    return pd.Series(
+        series.theil_sen(s), index=pd.MultiIndex.from_frame(coded.frame(s)), name="slope_per_week"
+    )
 
 
 def series_trends(weekly: pd.DataFrame, slopes: bool = True) -> pd.DataFrame:
@@ -247,40 +191,9 @@ def series_trends(weekly: pd.DataFrame, slopes: bool = True) -> pd.DataFrame:
     slopes=False leaves out slope_per_week: the Theil-Sen slope is most of the cost, and the caseload
     and the flags do not use it.
     """
-    s = _Series(weekly)
-    out = s.keys
-    baseline = (s.v[s.starts] + s.v[np.minimum(s.starts + 1, s.last)]) / 2
-    current = (s.v[s.from_end(1)] + s.v[s.last]) / 2
-    direction = _catalog(out["measure"], "direction").astype(float)
-    mdc = _catalog(out["measure"], "mdc").astype(float)
-    change = current - baseline
-    improvement = change * direction
-    scale = (baseline, current)
-    status = np.select(
-        [
-            s.counts < MIN_WEEKS_STATUS,
-            _detectable(improvement, mdc, *scale),
-            _detectable(-improvement, mdc, *scale),
-        ],
-        ["insufficient_data", "improved", "worsened"],
-        default="no_detectable_change",
-    )
-    out = out.assign(
-        weeks=s.counts.astype(np.int64),
-        baseline=baseline,
-        current=current,
-        change=change,
-        improvement=improvement,
-        mdc=mdc,
-        slope_per_week=_theil_sen(s) if slopes else np.nan,
-        status=status,
-    )
+    s, coded = _series(weekly)
+    out = coded.frame(s).assign(**series.trends(s, slopes))
     return out[TREND_COLUMNS] if slopes else out[[c for c in TREND_COLUMNS if c != "slope_per_week"]]
-
-
-def _in_groups(measures: pd.Series, groups: tuple[str, ...]) -> np.ndarray:
-    table = catalog.measures_frame()
-    return measures.isin(table.loc[table["group"].isin(groups), "measure"]).to_numpy(dtype=bool)
 
 
 def asymmetries(trends: pd.DataFrame) -> pd.DataFrame:
@@ -288,57 +201,13 @@ def asymmetries(trends: pd.DataFrame) -> pd.DataFrame:
 
     lsi = 100 x smaller / larger current value (100 = symmetric), NaN unless both values are positive.
     """
-    rows = trends[
-        _in_groups(trends["measure"], ("rom", "field"))
-        & trends["side"].isin(catalog.SIDES)
-        & trends["current"].notna()
-    ]
-    pick = ["patient_id", "measure", "current"]
-    both = (
-        rows.loc[rows["side"] == "left", pick]
-        .merge(rows.loc[rows["side"] == "right", pick], on=["patient_id", "measure"], suffixes=("_l", "_r"))
-        .sort_values(["patient_id", "measure"], ignore_index=True)
-    )
-    left = both["current_l"].to_numpy(dtype=float)
-    right = both["current_r"].to_numpy(dtype=float)
-    mdc = _catalog(both["measure"], "mdc").astype(float)
-    difference = np.abs(left - right)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        lsi = np.where(
-            (left > 0) & (right > 0), 100 * np.minimum(left, right) / np.maximum(left, right), np.nan
-        )
-    return pd.DataFrame(
-        {
-            "patient_id": both["patient_id"],
-            "measure": both["measure"],
-            "left": left,
-            "right": right,
-            "difference": difference,
-            "mdc": mdc,
-            "lsi": lsi,
-            "asymmetric": _detectable(difference, mdc, left, right),
-        }
-    )[ASYMMETRY_COLUMNS]
-
-
-def _plateau(trends: pd.DataFrame, weekly: pd.DataFrame) -> pd.Series:
-    """Per patient with a ROM series: some ROM series improved, and no ROM series with 8+ weeks moved by its
-    MDC between median(v[n-1], v[n]) and median(v[n-7], v[n-6]); at least one such series must exist."""
-    s = _Series(weekly[_in_groups(weekly["measure"], ("rom",))])
-    long = s.counts >= PLATEAU_MIN_WEEKS
-    recent = (s.v[s.from_end(1)] + s.v[s.last]) / 2
-    earlier = (s.v[s.from_end(7)] + s.v[s.from_end(6)]) / 2
-    mdc = _catalog(s.keys["measure"], "mdc").astype(float)
-    moved = _detectable(np.abs(recent - earlier), mdc, recent, earlier)
-    per_patient = (
-        pd.DataFrame({"patient_id": s.keys["patient_id"], "long": long, "moved": long & moved})
-        .groupby("patient_id")[["long", "moved"]]
-        .any()
-    )
-    rom = trends[_in_groups(trends["measure"], ("rom",))]
-    improved = rom["status"].eq("improved").groupby(rom["patient_id"]).any()
-    improved = improved.reindex(per_patient.index, fill_value=False)
-    return improved & per_patient["long"] & ~per_patient["moved"]
+    rows, coded = _rows(trends)
+    found = series.asymmetries(rows, trends["current"].to_numpy(dtype=float, na_value=np.nan))
+    names = {
+        "patient_id": coded.labels[0][found.pop("patient")],
+        "measure": coded.labels[1][found.pop("measure")],
+    }
+    return pd.DataFrame({**names, **found})[ASYMMETRY_COLUMNS]
 
 
 def patient_flags(
@@ -355,29 +224,26 @@ def patient_flags(
             "last_reading": _as_datetime(_days(last_reading["last_reading"])),
         }
     ).sort_values("patient_id", ignore_index=True)
-    patients = out["patient_id"]
-    idle = _day(as_of) - _days(out["last_reading"])
-    out["inactive"] = out["last_reading"].notna().to_numpy() & (idle >= INACTIVE_DAYS)
-
-    def any_worsened(groups: tuple[str, ...]) -> np.ndarray:
-        rows = trends[_in_groups(trends["measure"], groups)]
-        worse = rows["status"].eq("worsened").groupby(rows["patient_id"]).any()
-        return worse.reindex(patients, fill_value=False).to_numpy(dtype=bool)
-
-    out["worsening"] = any_worsened(("rom", "field"))
-    out["pain_rising"] = any_worsened(("pain",))
-    asym = asymmetries(trends)
-    # one list per patient is the contract; built from the rows already sorted by patient and measure
-    found = asym[asym["asymmetric"]].groupby("patient_id")["measure"].agg(list).reindex(patients)
-    out["asymmetry"] = [m if isinstance(m, list) else [] for m in found]
-    out["plateau"] = _plateau(trends, weekly).reindex(patients, fill_value=False).to_numpy(dtype=bool)
+    patients = pd.Index(out["patient_id"])
+    rows, coded = _rows(trends, patients)
+    weekly_s, _ = _series(weekly, patients)
+    known = rows.patient >= 0  # series of patients without a last reading are not flagged
+    rows, weekly_s = rows.only(known), weekly_s.only(weekly_s.patient >= 0)
+    trend = {
+        "status": trends["status"].to_numpy(dtype=object)[known],
+        "current": trends["current"].to_numpy(dtype=float, na_value=np.nan)[known],
+    }
+    found = series.flags(weekly_s, rows, trend, _days(out["last_reading"]), _day(as_of))
+    asymmetric = pd.Series(coded.labels[1][found.pop("asymmetric_measure")])
+    lists = asymmetric.groupby(found.pop("asymmetric_patient")).agg(list).reindex(range(len(patients)))
+    out = out.assign(**found, asymmetry=[m if isinstance(m, list) else [] for m in lists])
     return out[FLAG_COLUMNS]
 
 
 def last_readings(readings: pd.DataFrame, as_of: date | None = None) -> pd.DataFrame:
     """patient_id, last_reading: each patient's latest reading date on or before as_of (default today)."""
     days = _days(readings["date"])
-    keep = (days != np.iinfo(np.int64).min) & (days <= _day(as_of))
+    keep = (days != _NO_DAY) & (days <= _day(as_of))
     codes, patients = pd.factorize(readings["patient_id"].astype(str)[keep], sort=True)
     latest = pd.Series(days[keep]).groupby(codes).max().to_numpy()
     return pd.DataFrame(
