@@ -200,6 +200,11 @@ def table_options(f):
     )(f)
 
 
+def _write(data: bytes) -> None:
+    sys.stdout.flush()
+    sys.stdout.buffer.write(data)
+
+
 def emit(frame: pd.DataFrame, fmt: str) -> None:
     """Write a table to stdout: numbers unrounded (shortest text that reads back the same), dates as
     YYYY-MM-DD, a missing value empty in CSV and null in JSON, lists joined with | in CSV."""
@@ -209,9 +214,7 @@ def emit(frame: pd.DataFrame, fmt: str) -> None:
     if fmt == "csv":
         from hipdata.store.table_csv import frame_csv
 
-        sys.stdout.flush()
-        sys.stdout.buffer.write(frame_csv(frame.assign(**{n: frame[n].str.join("|") for n in lists})))
-        return
+        return _write(frame_csv(frame.assign(**{n: frame[n].str.join("|") for n in lists})))
     columns = []
     for _, column in frame.items():
         if pd.api.types.is_datetime64_any_dtype(column):
@@ -248,9 +251,13 @@ def weekly(ctx, patient, as_of, fmt):
 @click.pass_context
 def trends_(ctx, patient, as_of, fmt):
     """Baseline, current, change, MDC, slope and status of every series."""
+    store, day = _store_and_day(ctx, patient, as_of)
+    if fmt == "csv":
+        from hipdata.progress_csv import trends_csv
+
+        return _write(trends_csv(store, SYSTEM, day, patient))
     from hipdata.analysis import series_trends
 
-    store, day = _store_and_day(ctx, patient, as_of)
     emit(series_trends(store, SYSTEM, day, patient)[1], fmt)
 
 
@@ -259,6 +266,11 @@ def trends_(ctx, patient, as_of, fmt):
 @click.pass_context
 def flags(ctx, patient, as_of, fmt):
     """Patient flags: inactive, worsening, pain rising, asymmetry, plateau."""
+    if fmt == "csv":
+        from hipdata.progress_csv import flags_csv
+
+        store, day = _store_and_day(ctx, patient, as_of)
+        return _write(flags_csv(store, SYSTEM, day, patient))
     emit(_progress(ctx, patient, as_of).flags, fmt)
 
 

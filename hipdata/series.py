@@ -12,7 +12,7 @@ handful of columns or over distinct series lengths, never over rows or patients.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cache, reduce
@@ -21,6 +21,10 @@ import numpy as np
 
 from hipdata import catalog
 
+# One integer per series: patient code x SERIES_SPAN + measure code x SIDE_SPAN + side code.
+SIDE_SPAN = 4  # sides: '', left, right
+SERIES_SPAN = 1024 * SIDE_SPAN  # room for 1,024 measures
+NO_DAY = np.iinfo(np.int64).min  # no date
 MONDAY_ZERO_DAYS = -25567  # 1900-01-01, a Monday, in days since 1970-01-01
 STATUSES = ("insufficient_data", "improved", "worsened", "no_detectable_change")
 MIN_WEEKS_STATUS = 4
@@ -63,18 +67,27 @@ def runs(sorted_codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return starts, np.diff(np.r_[starts, len(sorted_codes)])
 
 
-def weekly(cell: np.ndarray, value: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def weekly(cell: np.ndarray, value: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Rule 1's weekly medians. `cell` is one integer per reading that orders (series, week); readings in any
-    order. Returns (first, median, n) per cell in cell order: the index of one reading of the cell (to
-    read its keys from), the median of its values and how many readings it holds."""
+    order. Returns (order, starts, n, median): the readings in cell order, where each cell starts in that
+    order, how many readings it holds, and their median."""
     order = np.argsort(cell, kind="stable")  # near-linear on the store's mostly ordered rows
-    sorted_cell = cell[order]
-    starts, counts = runs(sorted_cell)
-    if len(starts) < len(cell):  # a week with several readings: its values must be in order too
-        order = np.lexsort((value, cell))
-        sorted_cell = cell[order]
+    starts, n = runs(cell[order])
     v = value[order]
-    return order[starts], (v[starts + (counts - 1) // 2] + v[starts + counts // 2]) / 2, counts
+    median = v[starts]
+    if len(starts) == len(cell):  # one reading a week, the usual case
+        return order, starts, n, median
+    two, three, many = n == 2, n == 3, np.flatnonzero(n > 3)
+    median[two] = (v[starts[two]] + v[starts[two] + 1]) / 2
+    a, b, c = (v[starts[three] + k] for k in range(3))  # the middle of three by comparisons: exact
+    median[three] = np.maximum(np.minimum(a, b), np.minimum(np.maximum(a, b), c))
+    if len(many):  # rare: sort the values of just those weeks
+        size = n[many]
+        offset = np.cumsum(size) - size
+        rows = np.repeat(starts[many] - offset, size) + np.arange(size.sum())
+        ordered = v[rows][np.lexsort((v[rows], np.repeat(np.arange(len(many)), size)))]
+        median[many] = (ordered[offset + (size - 1) // 2] + ordered[offset + size // 2]) / 2
+    return order, starts, n, median
 
 
 @dataclass(frozen=True)
@@ -94,11 +107,11 @@ class Series:
     labels: tuple[Sequence[str], Sequence[str], Sequence[str]]
 
     @classmethod
-    def of(cls, code, week, value, keys: tuple[np.ndarray, ...], labels) -> Series:
-        """From weekly rows sorted by (series code, week), one per week; keys = per-row (patient, measure,
-        side) codes."""
+    def of(cls, code, week, value, keys: Callable[[np.ndarray], tuple], labels) -> Series:
+        """From weekly rows sorted by (series code, week), one per week; keys(rows) = the (patient, measure,
+        side) codes of those rows."""
         starts, counts = runs(code)
-        p, m, s = (np.asarray(k)[starts] for k in keys)
+        p, m, s = keys(starts)
         return cls(
             starts, counts, np.asarray(value, dtype=float), np.asarray(week, dtype=float), p, m, s, labels
         )
@@ -270,3 +283,44 @@ def flags(
         "asymmetric_patient": asym["patient"][asym["asymmetric"]],
         "asymmetric_measure": asym["measure"][asym["asymmetric"]],
     }
+
+
+@dataclass(frozen=True)
+class Readings:
+    """Readings as the store hands them over: `code` is the series code (see SERIES_SPAN), with its codes
+    indexing `labels` (patient ids, measure ids, side names); `day` counts days since 1970-01-01."""
+
+    code: np.ndarray
+    day: np.ndarray
+    value: np.ndarray
+    labels: tuple[Sequence[str], Sequence[str], Sequence[str]]
+
+
+@dataclass(frozen=True)
+class Weekly:
+    series: Series  # the weekly values
+    code: np.ndarray  # series code of each weekly value
+    n: np.ndarray  # readings behind each weekly value
+    last_day: np.ndarray  # each patient's latest reading (NO_DAY for none)
+
+
+def decode(code: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(patient, measure, side) codes of series codes."""
+    return code // SERIES_SPAN, code % SERIES_SPAN // SIDE_SPAN, code % SIDE_SPAN
+
+
+def weekly_series(r: Readings) -> Weekly:
+    """Rule 1 on coded readings: the weekly medians as series, and each patient's last reading."""
+    week = week_of(r.day)
+    low = int(week.min(initial=0))
+    cell = r.code * (int(week.max(initial=0)) - low + 1) + (week - low)
+    order, starts, n, median = weekly(cell, r.value)
+    first = order[starts]
+    code = r.code[first]
+    patient = code // SERIES_SPAN
+    last_day = np.full(len(r.labels[0]), NO_DAY)
+    if len(first):  # cells are in patient order, so each patient's readings are one stretch of `order`
+        begins, _ = runs(patient)
+        last_day[patient[begins]] = np.maximum.reduceat(r.day[order], starts[begins])
+    s = Series.of(code, week[first], median, lambda rows: decode(code[rows]), r.labels)
+    return Weekly(s, code, n, last_day)

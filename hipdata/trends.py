@@ -56,7 +56,6 @@ TREND_COLUMNS = [
 ]
 ASYMMETRY_COLUMNS = ["patient_id", "measure", "left", "right", "difference", "mdc", "lsi", "asymmetric"]
 FLAG_COLUMNS = ["patient_id", "last_reading", "inactive", "worsening", "pain_rising", "asymmetry", "plateau"]
-_NO_DAY = np.iinfo(np.int64).min
 
 
 def _days(values) -> np.ndarray:
@@ -136,14 +135,15 @@ def weekly_values(readings: pd.DataFrame, as_of: date | None = None) -> pd.DataF
     """
     days = _days(readings["date"])
     value = readings["value"].to_numpy(dtype=float, na_value=np.nan)
-    keep = (days != _NO_DAY) & (days <= _day(as_of)) & ~np.isnan(value)
+    keep = (days != series.NO_DAY) & (days <= _day(as_of)) & ~np.isnan(value)
     if not keep.all():  # skip the copy in the common case
         readings, days, value = readings[keep], days[keep], value[keep]
     keys = _keys(readings)
     week = series.week_of(days)
     first_week = int(week.min(initial=0))
     cell = _Coded(keys).series * (int(week.max(initial=0)) - first_week + 1) + (week - first_week)
-    first, median, n = series.weekly(cell, value)
+    order, starts, n, median = series.weekly(cell, value)
+    first = order[starts]
     out = keys.iloc[first].reset_index(drop=True)
     out["week"] = _as_datetime(series.monday_of(week[first]))
     out["value"] = median
@@ -164,8 +164,11 @@ def _series(weekly: pd.DataFrame, patients: pd.Index | None = None) -> tuple[ser
         order = np.lexsort((week, code))
         if np.any((code[order][1:] == code[order][:-1]) & (week[order][1:] == week[order][:-1])):
             raise ValueError("weekly must hold at most one row per (patient_id, measure, side, week)")
-    keys = tuple(k[order] for k in coded.keys)
     v = weekly["value"].to_numpy(dtype=float)[order]
+
+    def keys(rows: np.ndarray) -> tuple[np.ndarray, ...]:
+        return tuple(k[order[rows]] for k in coded.keys)
+
     return series.Series.of(code[order], week[order], v, keys, coded.labels), coded
 
 
@@ -243,7 +246,7 @@ def patient_flags(
 def last_readings(readings: pd.DataFrame, as_of: date | None = None) -> pd.DataFrame:
     """patient_id, last_reading: each patient's latest reading date on or before as_of (default today)."""
     days = _days(readings["date"])
-    keep = (days != _NO_DAY) & (days <= _day(as_of))
+    keep = (days != series.NO_DAY) & (days <= _day(as_of))
     codes, patients = pd.factorize(readings["patient_id"].astype(str)[keep], sort=True)
     latest = pd.Series(days[keep]).groupby(codes).max().to_numpy()
     return pd.DataFrame(

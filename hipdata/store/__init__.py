@@ -31,6 +31,8 @@ from hipdata.store.schema import ENUM_TYPES, MIGRATIONS
 if TYPE_CHECKING:
     import pandas as pd
 
+    from hipdata import series
+
 # Soft-deletable patient-owned tables that follow the same shape (id, patient_id, ..., deleted_at).
 PATIENT_TABLES = ("readings", "exercise_log", "goals", "notes", "programme", "lefs", "psfs", "plans")
 THERAPIST_TABLES = ("goals", "notes", "programme", "plans")  # patients read these but never write them
@@ -38,15 +40,6 @@ THERAPIST_TABLES = ("goals", "notes", "programme", "plans")  # patients read the
 _AS_TEXT = ", ".join(f"{c}::VARCHAR AS {c}" if c in ENUM_TYPES else c for c in READING_COLUMNS)
 DEDUPE_KEY = READING_COLUMNS  # a reading is the same reading when every column of the CSV is the same
 _NULLABLE = OPTIONAL_COLUMNS  # the reading columns that may be NULL
-
-
-# One integer per series for grouping and sorting weekly medians: patient code, measure and side enum codes.
-_SIDE_SPAN = 4  # sides: '', left, right
-_SERIES_SPAN = 1024 * _SIDE_SPAN  # room for 1,024 measures
-# Weeks are counted from a Monday on or before contract.EARLIEST_DATE: every week number is then >= 0, so
-# integer division (which rounds toward zero in both engines) never puts a reading in the following week.
-_MONDAY_ZERO = "DATE '1900-01-01'"
-_MONDAY_ZERO_DAYS = -25567  # days from 1970-01-01 to that Monday
 
 
 Patients = str | list[str] | None  # one patient, several, or every patient the actor may see
@@ -627,16 +620,10 @@ class Store:
         """Readings in the CSV contract's columns, ready to write."""
         return self.readings(actor, patient_id).loc[:, list(READING_COLUMNS)]
 
-    def weekly(self, actor: Actor, as_of: date, patient_id: Patients = None) -> pd.DataFrame:
-        """Weekly medians of the live readings on or before as_of, sorted by series and week.
-
-        The key columns come back as pandas categoricals (patients as integer codes, measure and side as
-        enums): turning a million DuckDB strings into Python strings would cost more than the query. The
-        query groups and sorts on one integer per series (patient code, measure and side enum codes) and
-        whole weeks since a Monday, never on text.
-        """
-        import numpy as np
-        import pandas as pd
+    def series_readings(self, actor: Actor, as_of: date, patient_id: Patients = None) -> series.Readings:
+        """The live readings on or before as_of as numpy arrays coded by series (patients as codes into
+        their sorted ids, measure and side as enum codes): no text per reading, and no pandas."""
+        from hipdata import series
 
         where, params = self._scope(actor)
         cur = self._cursor()
@@ -644,28 +631,40 @@ class Store:
         ids = [r[0] for r in cur.execute(
             f"SELECT patient_id FROM patients WHERE {where} AND {only} ORDER BY 1", [*params, *only_params]
         ).fetchall()]  # fmt: skip
-        medians = self._engine.weekly_medians.format(
-            series_span=_SERIES_SPAN, side_span=_SIDE_SPAN, monday=_MONDAY_ZERO
+        query = self._engine.series_readings.format(
+            series_span=series.SERIES_SPAN, side_span=series.SIDE_SPAN
         )
-        cols = cur.execute(medians, [ids, len(ids), as_of]).fetchnumpy()
-        series = cols["series"].astype(np.int64)
-        labels = {c: [r[0] for r in cur.execute(f"SELECT unnest(enum_range(NULL::{ENUM_TYPES[c]}))").fetchall()]
-                  for c in ("measure", "side")}  # fmt: skip
+        cols = cur.execute(query, [ids, len(ids), as_of]).fetchnumpy()
+        labels = [[r[0] for r in cur.execute(f"SELECT unnest(enum_range(NULL::{ENUM_TYPES[c]}))").fetchall()]
+                  for c in ("measure", "side")]  # fmt: skip
+        return series.Readings(
+            cols["series"].astype("int64"), cols["day"].astype("int64"), cols["value"].astype(float),
+            (ids, *labels),
+        )  # fmt: skip
 
-        def categories(codes, names) -> pd.Categorical:
-            return pd.Categorical.from_codes(codes, categories=pd.Index(names, dtype=object))
+    def weekly(self, actor: Actor, as_of: date, patient_id: Patients = None) -> pd.DataFrame:
+        """Weekly medians of the live readings on or before as_of, sorted by series and week.
 
-        monday = (cols["week"].astype(np.int64) * 7 + _MONDAY_ZERO_DAYS).astype("datetime64[D]")
+        The key columns come back as pandas categoricals (patients as codes into their ids, measure and side
+        as enums): turning a million DuckDB strings into Python strings would cost more than the medians.
+        """
+        import pandas as pd
+
+        from hipdata import series
+
+        weekly = series.weekly_series(self.series_readings(actor, as_of, patient_id))
+        keys = zip(
+            ("patient_id", "measure", "side"), series.decode(weekly.code), weekly.series.labels, strict=True
+        )
         return pd.DataFrame(
             {
-                "patient_id": categories(series // _SERIES_SPAN, ids),
-                "measure": categories(series % _SERIES_SPAN // _SIDE_SPAN, labels["measure"]),
-                "side": categories(series % _SIDE_SPAN, labels["side"]),
-                "week": monday.astype("datetime64[ns]"),
-                "value": cols["value"].astype(float),
-                "n": cols["n"].astype(np.int64),
+                **{col: pd.Categorical.from_codes(codes, categories=pd.Index(names, dtype=object))
+                   for col, codes, names in keys},
+                "week": series.monday_of(weekly.series.t.astype("int64")).astype("datetime64[D]").astype("datetime64[ns]"),
+                "value": weekly.series.v,
+                "n": weekly.n.astype("int64"),
             }
-        )
+        )  # fmt: skip
 
     def last_readings(self, actor: Actor, as_of: date, patient_id: Patients = None) -> pd.DataFrame:
         where, params = self._scope(actor)

@@ -20,12 +20,11 @@ if TYPE_CHECKING:
 
 # Weekly medians per series (see Store.weekly): patient code, measure and side enum codes in one integer,
 # whole weeks since a Monday. Parameters: the patient ids in code order, their count, the as-of date.
-WEEKLY_MEDIANS = """
+SERIES_READINGS = """
     WITH codes AS (SELECT unnest(?::VARCHAR[]) AS patient_id, unnest(range(?)) AS code)
     SELECT code * {series_span} + enum_code(measure) * {side_span} + enum_code(side) AS series,
-           (date - {monday}) // 7 AS week, median(value) AS value, count(*)::INTEGER AS n
-    FROM readings JOIN codes USING (patient_id) WHERE deleted_at IS NULL AND date <= ?::DATE
-    GROUP BY ALL ORDER BY ALL"""
+           (date - DATE '1970-01-01')::INTEGER AS day, value
+    FROM readings JOIN codes USING (patient_id) WHERE deleted_at IS NULL AND date <= ?::DATE"""
 
 
 # How a dump is read back: exactly the CSV it was written as (no guessing, so an empty table reads too).
@@ -40,7 +39,7 @@ class Engine:
     input_position = "rowid - (SELECT min(rowid) FROM incoming) + 1"
     frame_position = "row_number() OVER ()"
     staged_columns: tuple[str, ...] = ()
-    weekly_medians = WEEKLY_MEDIANS
+    series_readings = SERIES_READINGS
 
     def __init__(self, path: str):
         if path != ":memory:":

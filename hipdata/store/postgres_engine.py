@@ -47,17 +47,15 @@ _NUMBERS = {
 }  # integers and floats: numeric columns, a NULL as NaN (as DuckDB gives them)
 _CHUNK = 1 << 20
 
-WEEKLY_MEDIANS = """
+SERIES_READINGS = """
     WITH codes AS (SELECT unnest(?::VARCHAR[]) AS patient_id, generate_series(0, ? - 1) AS code),
     measures AS (SELECT m AS measure, i - 1 AS measure_code
                  FROM unnest(enum_range(NULL::measure_id)) WITH ORDINALITY AS e(m, i)),
     sides AS (SELECT s AS side, i - 1 AS side_code FROM unnest(enum_range(NULL::side_id)) WITH ORDINALITY AS e(s, i))
     SELECT code * {series_span} + measure_code * {side_span} + side_code AS series,
-           (date - {monday}) / 7 AS week, percentile_cont(0.5) WITHIN GROUP (ORDER BY value) AS value,
-           count(*)::INTEGER AS n
+           date - DATE '1970-01-01' AS day, value
     FROM readings JOIN codes USING (patient_id) JOIN measures USING (measure) JOIN sides USING (side)
-    WHERE deleted_at IS NULL AND date <= ?::DATE
-    GROUP BY 1, 2 ORDER BY 1, 2"""
+    WHERE deleted_at IS NULL AND date <= ?::DATE"""
 
 
 def is_url(target: str) -> bool:
@@ -132,7 +130,7 @@ class Engine:
     input_position = "row_number() OVER (ORDER BY ord)"
     frame_position = "row_number() OVER (ORDER BY ord)"
     staged_columns: tuple[str, ...] = ("ord",)
-    weekly_medians = WEEKLY_MEDIANS
+    series_readings = SERIES_READINGS
 
     def __init__(self, url: str, pool_size: int = 8):
         psycopg.connect(url, connect_timeout=10).close()  # an unreachable server says why, at once

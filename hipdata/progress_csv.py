@@ -1,0 +1,60 @@
+"""The command line's trends and flags as CSV, straight from the store's coded arrays: no pandas.
+
+Bulk output is the command line's job, and importing pandas alone costs about as much as applying the
+rules to two million readings. So the store hands over numpy arrays, series.py applies the rules (the same
+engine as the pages' tables) and DuckDB writes the CSV. The columns and their text are those of
+trends.series_trends and trends.patient_flags as cli.emit writes them; a test holds the two the same.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import numpy as np
+
+from hipdata import series
+from hipdata.auth import Actor
+from hipdata.store import Patients, Store
+from hipdata.store.table_csv import frame_csv
+
+
+def _keys(s: series.Series) -> dict[str, np.ndarray]:
+    names = [np.asarray(labels, dtype=object) for labels in s.labels]
+    return {col: names[k][codes] for k, (col, codes) in enumerate(
+        zip(("patient_id", "measure", "side"), (s.patient, s.measure, s.side), strict=True))}  # fmt: skip
+
+
+def trends_csv(store: Store, actor: Actor, as_of: date, patients: Patients = None) -> bytes:
+    """One row per series: rules 2-4, slope included."""
+    s = series.weekly_series(store.series_readings(actor, as_of, patients)).series
+    return frame_csv({**_keys(s), **series.trends(s)})
+
+
+def flags_csv(store: Store, actor: Actor, as_of: date, patients: Patients = None) -> bytes:
+    """One row per patient with a reading on or before as_of: the rule-5 flags, asymmetric measures
+    joined with |."""
+    weekly = series.weekly_series(store.series_readings(actor, as_of, patients))
+    s = weekly.series
+    trend = series.trends(s, slopes=False)
+    found = series.flags(s, s, trend, weekly.last_day, (as_of - date(1970, 1, 1)).days)
+    seen = weekly.last_day != series.NO_DAY
+    table = {
+        "patient_id": np.asarray(s.labels[0], dtype=object)[seen],
+        "last_reading": weekly.last_day[seen].astype("datetime64[D]").astype("datetime64[s]"),
+        **{flag: found[flag][seen] for flag in ("inactive", "worsening", "pain_rising")},
+        "asymmetry": _joined(found["asymmetric_patient"], found["asymmetric_measure"], s.labels)[seen],
+        "plateau": found["plateau"][seen],
+    }
+    return frame_csv(table)
+
+
+def _joined(patient: np.ndarray, measure: np.ndarray, labels) -> np.ndarray:
+    """Per patient code, its measures' ids joined with | (rows come grouped by patient, in name order)."""
+    out = np.full(len(labels[0]), "", dtype=object)
+    if len(patient):
+        names = np.asarray(labels[1], dtype=object)[measure]
+        starts, _ = series.runs(patient)
+        names[1:] = "|" + names[1:]  # a separator before every name but a patient's first
+        names[starts] = np.asarray(labels[1], dtype=object)[measure[starts]]
+        out[patient[starts]] = np.add.reduceat(names, starts)  # string concatenation, per patient, in C
+    return out
