@@ -52,13 +52,13 @@ def best(runs: list[Run]) -> Run:
     return min(runs, key=lambda r: r.seconds)
 
 
-def compare(app, floor_code, repeat: int) -> tuple[Run, Run]:
-    """The app's command and the floor's program for run k (app(k), floor_code(k)), alternating, `repeat`
-    times each; the fastest of each."""
+def compare(app, floor_command, repeat: int) -> tuple[Run, Run]:
+    """The app's command and the floor's for run k (app(k), floor_command(k)), alternating, `repeat` times
+    each; the fastest of each."""
     apps, floors = [], []
     for k in range(repeat):
         apps.append(run(app(k))[0])
-        floors.append(run([PY, "-c", floor_code(k)])[0])
+        floors.append(run(floor_command(k))[0])
     return best(apps), best(floors)
 
 
@@ -77,16 +77,16 @@ def steps(csv: Path, work: Path, repeat: int, tag: str) -> tuple[dict[str, tuple
         db("app", k).unlink(missing_ok=True)
         return hipdata(db("app", k), "import", str(csv))
 
-    def floor_import(k: int) -> str:
+    def floor_import(k: int) -> list[str]:
         db("floor", k).unlink(missing_ok=True)
-        return floor.import_script(str(db("floor", k)), str(csv))
+        return [PY, "-c", floor.import_script(str(db("floor", k)), str(csv))]
 
     out = {"import": compare(app_import, floor_import, repeat)}
     app_db, sink = db("app", 0), str(work / "floor-out.csv")
     for command in ("trends", "flags"):
         out[command] = compare(
             lambda k, c=command: hipdata(app_db, c, "--as-of", as_of, "--format", "csv"),
-            lambda k: floor.trends_script(str(app_db), as_of, sink),
+            lambda k: floor.trends_program(str(app_db), as_of, sink),
             repeat,
         )
     for k in range(repeat):  # keep the disk use of the largest sizes in bounds

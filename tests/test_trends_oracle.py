@@ -1,4 +1,4 @@
-"""`hipdata trends` agrees with the benchmark's floor: one hand-written SQL query for rules 1-4.
+"""`hipdata trends` agrees with the benchmark's floors: a numpy program and one SQL query for rules 1-4.
 
 The floor must compute exactly what the app computes, or its time means nothing: held here on both of the
 benchmark's data shapes (one reading a week in order; repeated trials, notes and shuffled rows).
@@ -6,8 +6,10 @@ benchmark's data shapes (one reading a week in order; repeated trials, notes and
 
 from __future__ import annotations
 
+import subprocess
 from datetime import date
 
+import duckdb
 import numpy as np
 import pandas as pd
 import pytest
@@ -20,43 +22,54 @@ from hipdata.store import Store
 
 
 @pytest.fixture(scope="module", params=sorted(shapes.SHAPES))
-def database(request, tmp_path_factory, session_db, store_engine):
-    """The app's store and the store the floor query runs in: the same file imported into each.
-
-    The floor is DuckDB SQL, as the benchmark runs it; on PostgreSQL it reads its own DuckDB copy.
-    """
+def database(request, tmp_path_factory, session_db):
+    """The app's store, and a DuckDB file the floors read (closed, as the benchmark's floors find it),
+    with the same file imported into each."""
     folder = tmp_path_factory.mktemp(f"oracle-{request.param}")
     readings = folder / "readings.csv"
     shapes.write(request.param, patients=25, weeks=20, seed=5, path=readings)
     store = Store(session_db(f"app-{request.param}"))
     import_file(store, SYSTEM, readings)
-    floor_store = store if store_engine == "duckdb" else Store(str(folder / "floor.duckdb"))
-    if floor_store is not store:
-        import_file(floor_store, SYSTEM, readings)
-    yield store, floor_store
+    floor_db = folder / "floor.duckdb"
+    floor_store = Store(str(floor_db))
+    import_file(floor_store, SYSTEM, readings)
+    floor_store.close()
+    yield store, floor_db
     store.close()
-    if floor_store is not store:
-        floor_store.close()
 
 
-@pytest.mark.parametrize("days_back", [0, 40, 100])
-def test_trends_match_the_floor_query(database, days_back):
-    store, floor_store = database
-    as_of = date.fromordinal(date.today().toordinal() - days_back)
-    ours = progress(store, SYSTEM, as_of).trends
-    oracle = floor_store._cursor().execute(floor.trends_sql(as_of.isoformat())).df()
-    oracle["side"] = oracle["side"].astype(str)
+def _agree(ours: pd.DataFrame, oracle: pd.DataFrame) -> None:
     joined = ours.astype({"patient_id": str, "measure": str, "side": str}).merge(
-        oracle.astype({"measure": str}), on=["patient_id", "measure", "side"], suffixes=("", "_sql"),
-        how="outer", indicator=True,
+        oracle.astype({"patient_id": str, "measure": str, "side": str}), on=["patient_id", "measure", "side"],
+        suffixes=("", "_floor"), how="outer", indicator=True,
     )  # fmt: skip
     assert (joined["_merge"] == "both").all() and len(joined) > 400
     for column in ("weeks", "baseline", "current", "change", "improvement", "mdc", "slope_per_week"):
-        a, b = joined[column].astype(float), joined[f"{column}_sql"].astype(float)
+        a, b = joined[column].astype(float), joined[f"{column}_floor"].astype(float)
         assert (np.isclose(a, b, rtol=1e-12, atol=1e-12) | (a.isna() & b.isna())).all(), column
-    assert (joined["status"] == joined["status_sql"]).all()
+    assert (joined["status"] == joined["status_floor"]).all()
     assert set(joined["status"]) >= {"improved", "no_detectable_change"}
     assert pd.notna(joined["slope_per_week"]).any()
+
+
+@pytest.mark.parametrize("days_back", [0, 40, 100])
+def test_trends_match_the_floor_program(database, days_back, tmp_path):
+    store, floor_db = database
+    as_of = date.fromordinal(date.today().toordinal() - days_back)
+    out = tmp_path / "floor.csv"
+    subprocess.run(floor.trends_program(str(floor_db), as_of.isoformat(), str(out)), check=True)
+    _agree(
+        progress(store, SYSTEM, as_of).trends, pd.read_csv(out, dtype={"side": str}, keep_default_na=False)
+    )
+
+
+@pytest.mark.parametrize("days_back", [0, 40, 100])
+def test_trends_match_the_single_sql_query(database, days_back):
+    store, floor_db = database
+    as_of = date.fromordinal(date.today().toordinal() - days_back)
+    with duckdb.connect(str(floor_db), read_only=True) as con:
+        oracle = con.execute(floor.trends_sql(as_of.isoformat())).df()
+    _agree(progress(store, SYSTEM, as_of).trends, oracle)
 
 
 def test_the_mixed_shape_has_repeated_trials_and_hard_notes(tmp_path):
