@@ -33,14 +33,14 @@ def trends_csv(store: Store, actor: Actor, as_of: date, patients: Patients = Non
 def flags_csv(store: Store, actor: Actor, as_of: date, patients: Patients = None) -> bytes:
     """One row per patient with a reading on or before as_of: the rule-5 flags, asymmetric measures
     joined with |."""
-    weekly = series.weekly_series(store.series_readings(actor, as_of, patients))
-    s = weekly.series
+    readings = store.series_readings(actor, as_of, patients, last_days=True)
+    s = series.weekly_series(readings).series
     trend = series.trends(s, slopes=False)
-    found = series.flags(s, s, trend, weekly.last_day, (as_of - date(1970, 1, 1)).days)
-    seen = weekly.last_day != series.NO_DAY
+    found = series.flags(s, s, trend, readings.last_day, (as_of - date(1970, 1, 1)).days)
+    seen = readings.last_day != series.NO_DAY
     table = {
         "patient_id": np.asarray(s.labels[0], dtype=object)[seen],
-        "last_reading": weekly.last_day[seen].astype("datetime64[D]").astype("datetime64[s]"),
+        "last_reading": readings.last_day[seen].astype("datetime64[D]").astype("datetime64[s]"),
         **{flag: found[flag][seen] for flag in ("inactive", "worsening", "pain_rising")},
         "asymmetry": _joined(found["asymmetric_patient"], found["asymmetric_measure"], s.labels)[seen],
         "plateau": found["plateau"][seen],

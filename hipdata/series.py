@@ -21,9 +21,12 @@ import numpy as np
 
 from hipdata import catalog
 
-# One integer per series: patient code x SERIES_SPAN + measure code x SIDE_SPAN + side code.
+# One integer per series, patient code x SERIES_SPAN + measure code x SIDE_SPAN + side code, and one per
+# (series, week): series code x WEEK_SPAN + week number. Powers of two, so decoding is shifts and masks.
 SIDE_SPAN = 4  # sides: '', left, right
 SERIES_SPAN = 1024 * SIDE_SPAN  # room for 1,024 measures
+WEEK_SPAN = 1 << 14  # week numbers from 1900 to the year 2214
+_SIDE_BITS, _SERIES_BITS, _WEEK_BITS = (span.bit_length() - 1 for span in (SIDE_SPAN, SERIES_SPAN, WEEK_SPAN))
 NO_DAY = np.iinfo(np.int64).min  # no date
 MONDAY_ZERO_DAYS = -25567  # 1900-01-01, a Monday, in days since 1970-01-01
 STATUSES = ("insufficient_data", "improved", "worsened", "no_detectable_change")
@@ -287,13 +290,14 @@ def flags(
 
 @dataclass(frozen=True)
 class Readings:
-    """Readings as the store hands them over: `code` is the series code (see SERIES_SPAN), with its codes
-    indexing `labels` (patient ids, measure ids, side names); `day` counts days since 1970-01-01."""
+    """Readings as the store hands them over: `cell` = series code x WEEK_SPAN + week number, the series
+    code's codes indexing `labels` (patient ids, measure ids, side names). last_day: each patient's latest
+    reading in days since 1970-01-01 (NO_DAY for none), when asked for."""
 
-    code: np.ndarray
-    day: np.ndarray
+    cell: np.ndarray
     value: np.ndarray
     labels: tuple[Sequence[str], Sequence[str], Sequence[str]]
+    last_day: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -301,26 +305,17 @@ class Weekly:
     series: Series  # the weekly values
     code: np.ndarray  # series code of each weekly value
     n: np.ndarray  # readings behind each weekly value
-    last_day: np.ndarray  # each patient's latest reading (NO_DAY for none)
 
 
 def decode(code: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(patient, measure, side) codes of series codes."""
-    return code // SERIES_SPAN, code % SERIES_SPAN // SIDE_SPAN, code % SIDE_SPAN
+    return code >> _SERIES_BITS, (code & (SERIES_SPAN - 1)) >> _SIDE_BITS, code & (SIDE_SPAN - 1)
 
 
 def weekly_series(r: Readings) -> Weekly:
-    """Rule 1 on coded readings: the weekly medians as series, and each patient's last reading."""
-    week = week_of(r.day)
-    low = int(week.min(initial=0))
-    cell = r.code * (int(week.max(initial=0)) - low + 1) + (week - low)
-    order, starts, n, median = weekly(cell, r.value)
-    first = order[starts]
-    code = r.code[first]
-    patient = code // SERIES_SPAN
-    last_day = np.full(len(r.labels[0]), NO_DAY)
-    if len(first):  # cells are in patient order, so each patient's readings are one stretch of `order`
-        begins, _ = runs(patient)
-        last_day[patient[begins]] = np.maximum.reduceat(r.day[order], starts[begins])
-    s = Series.of(code, week[first], median, lambda rows: decode(code[rows]), r.labels)
-    return Weekly(s, code, n, last_day)
+    """Rule 1 on coded readings: the weekly medians, as series."""
+    order, starts, n, median = weekly(r.cell, r.value)
+    cell = r.cell[order[starts]]
+    code = cell >> _WEEK_BITS
+    s = Series.of(code, cell & (WEEK_SPAN - 1), median, lambda rows: decode(code[rows]), r.labels)
+    return Weekly(s, code, n)

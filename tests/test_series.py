@@ -32,20 +32,47 @@ def test_weekly_medians_of_any_number_of_readings_in_any_order():
     assert np.array_equal(cell[shuffled][order[starts]], np.arange(400))
 
 
-def test_weekly_series_codes_weeks_and_each_patients_last_day():
-    # patient 0: two readings in one week, then one; patient 1: nothing; patient 2: one reading
-    code = np.array([5, 5, 5, 2 * series.SERIES_SPAN + 4 * 1 + 2])
-    day = np.array([19000, 19001, 19010, 18000])  # a Saturday and the Sunday after it: one ISO week
+def test_weekly_series_decodes_cells_into_series_and_weeks():
+    # patient 0, measure 1, side 1: two readings in one week, then one; patient 2, measure 1, side 2: one
+    first, second = 5, 2 * series.SERIES_SPAN + 1 * series.SIDE_SPAN + 2
+    week = series.week_of(np.array([19000, 19001, 19010, 18000]))  # a Saturday and the Sunday after it
+    cell = np.array([first, first, first, second]) * series.WEEK_SPAN + week
     readings = series.Readings(
-        code, day, np.array([1.0, 3.0, 5.0, 7.0]), (["A", "B", "C"], ["m0", "m1"], ["", "x", "y"])
+        cell, np.array([1.0, 3.0, 5.0, 7.0]), (["A", "B", "C"], ["m0", "m1"], ["", "x", "y"])
     )
     weekly = series.weekly_series(readings)
-    assert weekly.code.tolist() == [5, 5, 2 * series.SERIES_SPAN + 6]
+    assert weekly.code.tolist() == [first, first, second]
     assert weekly.series.v.tolist() == [2.0, 5.0, 7.0] and weekly.n.tolist() == [2, 1, 1]
     mondays = series.monday_of(weekly.series.t.astype(np.int64))
     assert [str(np.datetime64(int(d), "D")) for d in mondays] == ["2022-01-03", "2022-01-17", "2019-04-08"]
-    assert weekly.last_day.tolist() == [19010, series.NO_DAY, 18000]
-    assert [p.tolist() for p in series.decode(weekly.code)] == [[0, 0, 2], [1, 1, 1], [1, 1, 2]]
+    s = weekly.series
+    assert (s.patient.tolist(), s.measure.tolist(), s.side.tolist()) == ([0, 2], [1, 1], [1, 2])
+
+
+def test_the_store_codes_readings_and_each_patients_last_day(new_db):
+    store = Store(new_db())
+    try:
+        rows = pd.DataFrame({"patient_id": ["B", "B", "A"], "date": pd.to_datetime(["2024-01-02", "2024-03-05", "2023-12-31"]),
+                             "measure": ["pain_knee", "hip_flexion", "pain_low_back"], "side": ["left", "right", ""],
+                             "value": [3.0, 100.0, 2.0], **dict.fromkeys(("method", "position", "mode", "measured_by", "note"))})  # fmt: skip
+        store.add_readings(SYSTEM, rows)
+        readings = store.series_readings(SYSTEM, date(2024, 3, 4), last_days=True)
+        ids, measures, sides = readings.labels
+        assert ids == ["A", "B"]
+        code = readings.cell // series.WEEK_SPAN
+        p, m, s = series.decode(code)
+        keys = sorted(zip((ids[i] for i in p), (measures[i] for i in m), (sides[i] for i in s), strict=True))
+        assert keys == [
+            ("A", "pain_low_back", ""),
+            ("B", "pain_knee", "left"),
+        ]  # the March reading is after as_of
+        assert readings.last_day.tolist() == [
+            (date(2023, 12, 31) - date(1970, 1, 1)).days,
+            (date(2024, 1, 2) - date(1970, 1, 1)).days,
+        ]
+        assert store.series_readings(SYSTEM, date(2024, 3, 4)).last_day is None
+    finally:
+        store.close()
 
 
 def test_weeks_before_1970_and_1900_are_iso_weeks():

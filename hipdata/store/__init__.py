@@ -620,9 +620,14 @@ class Store:
         """Readings in the CSV contract's columns, ready to write."""
         return self.readings(actor, patient_id).loc[:, list(READING_COLUMNS)]
 
-    def series_readings(self, actor: Actor, as_of: date, patient_id: Patients = None) -> series.Readings:
-        """The live readings on or before as_of as numpy arrays coded by series (patients as codes into
-        their sorted ids, measure and side as enum codes): no text per reading, and no pandas."""
+    def series_readings(
+        self, actor: Actor, as_of: date, patient_id: Patients = None, last_days: bool = False
+    ) -> series.Readings:
+        """The live readings on or before as_of as numpy arrays coded by series and week (patients as codes
+        into their sorted ids, measure and side as enum codes): no text per reading, and no pandas.
+        last_days: also each patient's latest reading."""
+        import numpy as np
+
         from hipdata import series
 
         where, params = self._scope(actor)
@@ -631,16 +636,22 @@ class Store:
         ids = [r[0] for r in cur.execute(
             f"SELECT patient_id FROM patients WHERE {where} AND {only} ORDER BY 1", [*params, *only_params]
         ).fetchall()]  # fmt: skip
-        query = self._engine.series_readings.format(
-            series_span=series.SERIES_SPAN, side_span=series.SIDE_SPAN
-        )
-        cols = cur.execute(query, [ids, len(ids), as_of]).fetchnumpy()
+        spans = {
+            "measures": series.SERIES_SPAN // series.SIDE_SPAN,
+            "sides": series.SIDE_SPAN,
+            "weeks": series.WEEK_SPAN,
+        }
+        cols = cur.execute(self._engine.series_readings.format(**spans), [ids, len(ids), as_of]).fetchnumpy()
         labels = [[r[0] for r in cur.execute(f"SELECT unnest(enum_range(NULL::{ENUM_TYPES[c]}))").fetchall()]
                   for c in ("measure", "side")]  # fmt: skip
+        last_day = None
+        if last_days:
+            last = cur.execute(self._engine.last_days, [ids, len(ids), as_of]).fetchnumpy()
+            last_day = np.full(len(ids), series.NO_DAY)
+            last_day[last["code"].astype("int64")] = last["day"].astype("int64")
         return series.Readings(
-            cols["series"].astype("int64"), cols["day"].astype("int64"), cols["value"].astype(float),
-            (ids, *labels),
-        )  # fmt: skip
+            cols["cell"].astype("int64"), cols["value"].astype(float), (ids, *labels), last_day
+        )
 
     def weekly(self, actor: Actor, as_of: date, patient_id: Patients = None) -> pd.DataFrame:
         """Weekly medians of the live readings on or before as_of, sorted by series and week.

@@ -20,11 +20,22 @@ if TYPE_CHECKING:
 
 # Weekly medians per series (see Store.weekly): patient code, measure and side enum codes in one integer,
 # whole weeks since a Monday. Parameters: the patient ids in code order, their count, the as-of date.
-SERIES_READINGS = """
-    WITH codes AS (SELECT unnest(?::VARCHAR[]) AS patient_id, unnest(range(?)) AS code)
-    SELECT code * {series_span} + enum_code(measure) * {side_span} + enum_code(side) AS series,
-           (date - DATE '1970-01-01')::INTEGER AS day, value
+# The live readings of the coded patients on or before a day, as (series, week) cells (see series.py),
+# and each coded patient's latest reading day.
+_CODES = "WITH codes AS (SELECT unnest(?::VARCHAR[]) AS patient_id, unnest(range(?)) AS code)"
+SERIES_READINGS = (
+    _CODES
+    + """
+    SELECT ((code * {measures} + enum_code(measure)) * {sides} + enum_code(side)) * {weeks}
+           + (date - DATE '1900-01-01') // 7 AS cell, value
     FROM readings JOIN codes USING (patient_id) WHERE deleted_at IS NULL AND date <= ?::DATE"""
+)
+LAST_DAYS = (
+    _CODES
+    + """
+    SELECT code, (max(date) - DATE '1970-01-01')::BIGINT AS day
+    FROM readings JOIN codes USING (patient_id) WHERE deleted_at IS NULL AND date <= ?::DATE GROUP BY code"""
+)
 
 
 # How a dump is read back: exactly the CSV it was written as (no guessing, so an empty table reads too).
@@ -40,6 +51,7 @@ class Engine:
     frame_position = "row_number() OVER ()"
     staged_columns: tuple[str, ...] = ()
     series_readings = SERIES_READINGS
+    last_days = LAST_DAYS
 
     def __init__(self, path: str):
         if path != ":memory:":

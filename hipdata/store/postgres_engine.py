@@ -47,15 +47,22 @@ _NUMBERS = {
 }  # integers and floats: numeric columns, a NULL as NaN (as DuckDB gives them)
 _CHUNK = 1 << 20
 
-SERIES_READINGS = """
-    WITH codes AS (SELECT unnest(?::VARCHAR[]) AS patient_id, generate_series(0, ? - 1) AS code),
-    measures AS (SELECT m AS measure, i - 1 AS measure_code
-                 FROM unnest(enum_range(NULL::measure_id)) WITH ORDINALITY AS e(m, i)),
-    sides AS (SELECT s AS side, i - 1 AS side_code FROM unnest(enum_range(NULL::side_id)) WITH ORDINALITY AS e(s, i))
-    SELECT code * {series_span} + measure_code * {side_span} + side_code AS series,
-           date - DATE '1970-01-01' AS day, value
-    FROM readings JOIN codes USING (patient_id) JOIN measures USING (measure) JOIN sides USING (side)
-    WHERE deleted_at IS NULL AND date <= ?::DATE"""
+# As in duckdb_engine: readings as (series, week) cells, and each coded patient's latest reading day.
+_CODES = "WITH codes AS (SELECT unnest(?::VARCHAR[]) AS patient_id, generate_series(0, ? - 1) AS code)"
+SERIES_READINGS = (
+    _CODES
+    + """
+    SELECT ((code * {measures} + array_position(enum_range(NULL::measure_id), measure) - 1) * {sides}
+             + array_position(enum_range(NULL::side_id), side) - 1) * {weeks}
+           + (date - DATE '1900-01-01') / 7 AS cell, value
+    FROM readings JOIN codes USING (patient_id) WHERE deleted_at IS NULL AND date <= ?::DATE"""
+)
+LAST_DAYS = (
+    _CODES
+    + """
+    SELECT code, max(date) - DATE '1970-01-01' AS day
+    FROM readings JOIN codes USING (patient_id) WHERE deleted_at IS NULL AND date <= ?::DATE GROUP BY code"""
+)
 
 
 def is_url(target: str) -> bool:
@@ -131,6 +138,7 @@ class Engine:
     frame_position = "row_number() OVER (ORDER BY ord)"
     staged_columns: tuple[str, ...] = ("ord",)
     series_readings = SERIES_READINGS
+    last_days = LAST_DAYS
 
     def __init__(self, url: str, pool_size: int = 8):
         psycopg.connect(url, connect_timeout=10).close()  # an unreachable server says why, at once
