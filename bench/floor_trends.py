@@ -3,9 +3,10 @@ database, by hand and as fast as it can be made, written as CSV.
 
     python bench/floor_trends.py DB AS_OF OUT.csv MEASURES_JSON
 
-No checks, no access scope, no command line: one query for the live readings as three numeric columns,
-then numpy. A week's median is the sorted middle (most weeks hold one reading); the slope's pairs of every
-series of one length come from one matrix, their median from a partition, on every core. It imports
+No checks, no access scope, no command line: one query for the live readings, each as its value and one
+(series, week) number, then numpy. A week's median is the sorted middle (most weeks hold one reading);
+the slope's pairs of every series of one length come from one matrix, their median from a partition, on
+every core. It imports
 neither pandas nor hipdata: each measure's direction and MDC come as JSON, {id: [direction, mdc]}.
 """
 
@@ -22,8 +23,8 @@ import numpy as np
 READINGS = """
     WITH p AS (SELECT patient_id, (row_number() OVER (ORDER BY patient_id) - 1)::BIGINT AS code
                FROM patients WHERE deleted_at IS NULL)
-    SELECT code * 4096 + enum_code(measure) * 4 + enum_code(side) AS sid,
-           ((date - DATE '1900-01-01') // 7)::BIGINT AS wk, value AS v
+    SELECT (code * 4096 + enum_code(measure) * 4 + enum_code(side)) * 16384 + (date - DATE '1900-01-01') // 7
+           AS cell, value AS v
     FROM readings JOIN p USING (patient_id) WHERE deleted_at IS NULL AND date <= ?::DATE"""
 
 
@@ -70,11 +71,8 @@ def main(db: str, as_of: str, out: str, measures: str) -> None:
     con = duckdb.connect(db, read_only=True)
     con.execute("SET enable_progress_bar = false")
     r = con.execute(READINGS, [as_of]).fetchnumpy()
-    sid, wk = r["sid"], r["wk"]
-    low = int(wk.min(initial=0))
-    span = int(wk.max(initial=0)) - low + 1
-    cell, v = medians(sid * span + wk - low, r["v"])
-    sid, t = cell // span, (cell % span).astype(float)
+    cell, v = medians(r["cell"], r["v"])
+    sid, t = cell >> 14, (cell & 16383).astype(float)
     start = np.flatnonzero(np.r_[True, sid[1:] != sid[:-1]]) if len(sid) else np.zeros(0, int)
     n = np.diff(np.r_[start, len(sid)])
     last = start + n - 1

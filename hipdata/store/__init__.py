@@ -650,7 +650,10 @@ class Store:
             last_day = np.full(len(ids), series.NO_DAY)
             last_day[last["code"].astype("int64")] = last["day"].astype("int64")
         return series.Readings(
-            cols["cell"].astype("int64"), cols["value"].astype(float), (ids, *labels), last_day
+            cols["cell"].astype("int64", copy=False),
+            cols["value"].astype(float, copy=False),
+            (ids, *labels),
+            last_day,
         )
 
     def weekly(self, actor: Actor, as_of: date, patient_id: Patients = None) -> pd.DataFrame:
