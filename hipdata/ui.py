@@ -226,11 +226,13 @@ def explainer() -> None:
         st.dataframe(table, hide_index=True, width="stretch")
 
 
-@st.cache_data(show_spinner=False, max_entries=256)
+@st.cache_resource(show_spinner=False, max_entries=256)
 def _progress_figures(
     path: str, version: int, actor: Actor, patient_id: str, as_of: date, group: str, since, with_goals: bool
 ) -> dict:
-    """The charts of one patient and measure group; Plotly figures are slow to build, so they are cached."""
+    """The charts of one patient and measure group, the glance first. Kept as objects and shared, never
+    copied: unpickling a Plotly figure (what st.cache_data does on every hit) checks all of it again, and
+    cost more than the rest of the page's run. Read only: st.plotly_chart copies what it sends."""
     from hipdata import charts
 
     result = _cached_progress(path, version, actor, as_of, patient_id)  # the same cache key as the page
@@ -265,12 +267,13 @@ def progress_view(actor: Actor, patient_id: str, with_goals: bool = True, key: s
         or "rom"
     )
     figures = _progress_figures(db_path(), version, actor, patient_id, as_of, group, since, with_goals)
-    st.plotly_chart(figures.pop("glance"), key=f"{key}-glance")
+    glance, *charts = figures.items()
+    st.plotly_chart(glance[1], key=f"{key}-glance")
     rows = result.trends[result.trends["measure"].map(lambda m: catalog.MEASURES[m].group) == group]
     columns = st.columns(2)
     for i, row in enumerate(rows.itertuples(index=False)):  # at most 8 cards: display, not analysis
         metric_card(columns[i % 2], row)
-    for name, figure in figures.items():
+    for name, figure in charts:
         st.plotly_chart(figure, key=f"{key}-{name}")
     explainer()
 
