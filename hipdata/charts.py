@@ -234,15 +234,29 @@ def _context_changes(readings: pd.DataFrame) -> pd.DataFrame:
         return readings.iloc[0:0].assign(change="")
     order = ["measure", "side", "date", "id"] if "id" in readings.columns else ["measure", "side", "date"]
     ordered = readings.sort_values(order, kind="stable")
-    context = ordered[columns].astype(object)
-    context = context.where(context.notna() & context.ne(""))
-    series = [ordered["measure"], ordered["side"]]
-    previous = context.groupby(series).ffill().groupby(series).shift()
-    changed = context.notna() & previous.notna() & context.ne(previous)
-    rows = changed.any(axis=1)
+    # On whole arrays: for each reading, the row of the last known value of each column before it in its
+    # series (a forward fill and a shift within each series, without a groupby).
+    rows = np.arange(len(ordered))
+    measure, side = ordered["measure"].to_numpy(object), ordered["side"].to_numpy(object)
+    first = np.maximum.accumulate(
+        np.where(np.r_[True, (measure[1:] != measure[:-1]) | (side[1:] != side[:-1])], rows, 0)
+    )
+    context, previous, changed = {}, {}, {}
+    for c in columns:
+        values = ordered[c].to_numpy(object)
+        known = pd.notna(values) & (values != "")
+        before = np.r_[-1, np.maximum.accumulate(np.where(known, rows, -1))[:-1]]
+        seen = before >= first
+        context[c], previous[c] = np.where(known, values, None), np.where(seen, values[before], None)
+        changed[c] = known & seen & (values != values[before])
+    rows = np.logical_or.reduce([changed[c] for c in columns])
     if not rows.any():  # the usual case: text is only built for the few readings where something changed
         return ordered.iloc[0:0].assign(change="")
-    changed, previous, context = changed[rows], previous[rows], context[rows]
+    index = ordered.index[rows]
+    changed, previous, context = (
+        pd.DataFrame({c: frame[c][rows] for c in columns}, index=index)
+        for frame in (changed, previous, context)
+    )
     parts = [
         (f"{CONTEXT_LABELS[c]}: " + _pretty(previous[c]) + " → " + _pretty(context[c])).where(changed[c], "")
         for c in columns
@@ -252,16 +266,22 @@ def _context_changes(readings: pd.DataFrame) -> pd.DataFrame:
 
 def _context_text(readings: pd.DataFrame) -> pd.Series:
     """'goniometer · seated · active · by therapist' for hover, skipping what was not recorded."""
-    parts = []
-    for column in CONTEXT_LABELS:
-        if column not in readings.columns:
-            continue
-        values = readings[column].astype(object)
-        known = values.notna() & values.ne("")
-        prefix = "by " if column == "measured_by" else ""
-        parts.append((prefix + _pretty(values)).where(known, ""))
-    text = _joined(parts, " · ") if parts else pd.Series("", index=readings.index)
-    return text.where(text.ne(""), "context not recorded")
+    columns = [c for c in CONTEXT_LABELS if c in readings.columns]
+    if not columns or readings.empty:
+        return pd.Series("context not recorded", index=readings.index, dtype=object)
+    # A patient has a handful of distinct contexts: each is written once, then taken by its readings.
+    key = np.zeros(len(readings), dtype=np.int64)
+    for column in columns:
+        codes, uniques = pd.factorize(readings[column])  # missing as -1
+        key = key * (len(uniques) + 1) + codes + 1
+    _, first, which = np.unique(key, return_index=True, return_inverse=True)
+    text = []
+    for context in readings[columns].iloc[first].itertuples(index=False):  # the few distinct contexts
+        words = [("by " if c == "measured_by" else "") + str(v).replace("_", " ")
+                 for c, v in zip(columns, context, strict=True) if pd.notna(v) and v != ""]  # fmt: skip
+        text.append(" · ".join(words) or "context not recorded")
+    text = np.array(text, dtype=object)
+    return pd.Series(text[which], index=readings.index, dtype=object)
 
 
 def _weekly_with_gaps(weekly: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
