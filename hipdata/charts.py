@@ -124,6 +124,10 @@ def _pretty(values: pd.Series) -> pd.Series:
     return values.astype(str).str.replace("_", " ")
 
 
+def _pretty_one(value) -> str:
+    return str(value).replace("_", " ")
+
+
 def _joined(parts: list[pd.Series], sep: str) -> pd.Series:
     """Row by row, the non-empty strings of `parts` joined by `sep` (a loop over the columns, not the rows)."""
     text = parts[0]
@@ -232,15 +236,13 @@ def _context_changes(readings: pd.DataFrame) -> pd.DataFrame:
     columns = [c for c in CONTEXT_LABELS if c in readings.columns]
     if readings.empty or not columns:
         return readings.iloc[0:0].assign(change="")
-    order = ["measure", "side", "date", "id"] if "id" in readings.columns else ["measure", "side", "date"]
-    ordered = readings.sort_values(order, kind="stable")
+    ordered, starts = _in_series_order(readings, "date", *(["id"] if "id" in readings.columns else []))
     # On whole arrays: for each reading, the row of the last known value of each column before it in its
     # series (a forward fill and a shift within each series, without a groupby).
     rows = np.arange(len(ordered))
-    measure, side = ordered["measure"].to_numpy(object), ordered["side"].to_numpy(object)
-    first = np.maximum.accumulate(
-        np.where(np.r_[True, (measure[1:] != measure[:-1]) | (side[1:] != side[:-1])], rows, 0)
-    )
+    is_start = np.zeros(len(ordered), dtype=bool)
+    is_start[starts] = True
+    first = np.maximum.accumulate(np.where(is_start, rows, 0))
     context, previous, changed = {}, {}, {}
     for c in columns:
         values = ordered[c].to_numpy(object)
@@ -252,16 +254,15 @@ def _context_changes(readings: pd.DataFrame) -> pd.DataFrame:
     rows = np.logical_or.reduce([changed[c] for c in columns])
     if not rows.any():  # the usual case: text is only built for the few readings where something changed
         return ordered.iloc[0:0].assign(change="")
-    index = ordered.index[rows]
-    changed, previous, context = (
-        pd.DataFrame({c: frame[c][rows] for c in columns}, index=index)
-        for frame in (changed, previous, context)
-    )
-    parts = [
-        (f"{CONTEXT_LABELS[c]}: " + _pretty(previous[c]) + " → " + _pretty(context[c])).where(changed[c], "")
-        for c in columns
-    ]
-    return ordered[rows].assign(change=_joined(parts, "<br>"))
+    text = [
+        "<br>".join(
+            f"{CONTEXT_LABELS[c]}: {_pretty_one(previous[c][i])} → {_pretty_one(context[c][i])}"
+            for c in columns
+            if changed[c][i]
+        )
+        for i in np.flatnonzero(rows)
+    ]  # the few readings where the context changed
+    return ordered[rows].assign(change=text)
 
 
 def _context_text(readings: pd.DataFrame) -> pd.Series:
@@ -314,17 +315,25 @@ def _tidy(frame: pd.DataFrame | None, date_column: str | None = None) -> pd.Data
     return out
 
 
+def _in_series_order(frame: pd.DataFrame, *within: str) -> tuple[pd.DataFrame, np.ndarray]:
+    """The rows grouped by series (measure and side), each series' rows in `within` order (else as they
+    came), and the position where each series starts: one stable sort on integer codes, not on text."""
+    measure, side = pd.factorize(frame["measure"])[0], pd.factorize(frame["side"])[0]
+    order = np.lexsort([*(frame[c].to_numpy() for c in reversed(within)), side, measure])
+    series = (measure * (side.max() + 1) + side)[order]
+    return frame.iloc[order], np.flatnonzero(np.r_[True, series[1:] != series[:-1]])
+
+
 def _by_series(frame: pd.DataFrame, order: str | None = None) -> dict[str, dict[str, pd.DataFrame]]:
-    """{measure: {side: rows}}, each series' rows in `order` (else as they came): one stable sort and a
-    slice per series, instead of a filter over the whole frame per series."""
+    """{measure: {side: rows}}, each series' rows in `order` (else as they came): one sort and a slice per
+    series, instead of a filter over the whole frame per series."""
     if frame.empty:
         return {}
-    frame = frame.sort_values(["measure", "side", *([order] if order else [])], kind="stable")
-    measure, side = frame["measure"].to_numpy(object), frame["side"].to_numpy(object)
-    starts = np.flatnonzero(np.r_[True, (measure[1:] != measure[:-1]) | (side[1:] != side[:-1])])
+    frame, starts = _in_series_order(frame, *([order] if order else []))
+    measure, side = frame["measure"].to_numpy(object)[starts], frame["side"].to_numpy(object)[starts]
     parts: dict[str, dict[str, pd.DataFrame]] = {}
-    for a, b in zip(starts, [*starts[1:], len(frame)], strict=True):
-        parts.setdefault(measure[a], {})[side[a]] = frame.iloc[a:b]
+    for k, (a, b) in enumerate(zip(starts, [*starts[1:], len(frame)], strict=True)):
+        parts.setdefault(measure[k], {})[side[k]] = frame.iloc[a:b]
     return parts
 
 
