@@ -52,6 +52,7 @@ MAX_TICKS = 6  # date ticks per axis: six "Sep 21" labels fit a phone without ro
 TITLE_LINE = 21  # px per title line at 16 px, for the top margin
 TITLE_WRAP = 36  # characters per title line that still fit a ~375 px phone screen
 PAD = pd.Timedelta(days=4)  # minimum x padding so the first and last points are not cut in half
+Rows = dict[str, np.ndarray]  # one series' rows: each column as an array
 
 
 def _house_template() -> dict:
@@ -285,15 +286,15 @@ def _context_text(readings: pd.DataFrame) -> pd.Series:
     return pd.Series(text[which], index=readings.index, dtype=object)
 
 
-def _weekly_with_gaps(weekly: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _weekly_with_gaps(weekly: Rows) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """One series' weekly values (a row per week, in week order) on every Monday from the first to the
     last week: (mondays, values, counts), NaN and 0 where nothing was logged (a gap, never a guess)."""
-    weeks = weekly["week"].to_numpy("datetime64[ns]")
+    weeks = weekly["week"].astype("datetime64[ns]")
     seven_days = np.timedelta64(7, "D")
     at = (weeks - weeks[0]) // seven_days
     mondays = weeks[0] + np.arange(at[-1] + 1) * seven_days
     values, counts = np.full(len(mondays), np.nan), np.zeros(len(mondays), dtype=np.int64)
-    values[at], counts[at] = weekly["value"].to_numpy(float), weekly["n"].to_numpy(np.int64)
+    values[at], counts[at] = weekly["value"].astype(float), weekly["n"].astype(np.int64)
     return mondays, values, counts
 
 
@@ -324,16 +325,18 @@ def _in_series_order(frame: pd.DataFrame, *within: str) -> tuple[pd.DataFrame, n
     return frame.iloc[order], np.flatnonzero(np.r_[True, series[1:] != series[:-1]])
 
 
-def _by_series(frame: pd.DataFrame, order: str | None = None) -> dict[str, dict[str, pd.DataFrame]]:
-    """{measure: {side: rows}}, each series' rows in `order` (else as they came): one sort and a slice per
-    series, instead of a filter over the whole frame per series."""
+def _by_series(frame: pd.DataFrame, order: str | None = None) -> dict[str, dict[str, Rows]]:
+    """{measure: {side: rows}}, each series' rows in `order` (else as they came): one sort, each column
+    taken out of the frame once, and a slice of those arrays per series (a column of a frame costs far
+    more to read than a slice of an array)."""
     if frame.empty:
         return {}
     frame, starts = _in_series_order(frame, *([order] if order else []))
-    measure, side = frame["measure"].to_numpy(object)[starts], frame["side"].to_numpy(object)[starts]
-    parts: dict[str, dict[str, pd.DataFrame]] = {}
+    columns = {c: frame[c].to_numpy() for c in frame.columns}
+    measure, side = columns["measure"][starts], columns["side"][starts]
+    parts: dict[str, dict[str, Rows]] = {}
     for k, (a, b) in enumerate(zip(starts, [*starts[1:], len(frame)], strict=True)):
-        parts.setdefault(measure[k], {})[side[k]] = frame.iloc[a:b]
+        parts.setdefault(measure[k], {})[side[k]] = {c: values[a:b] for c, values in columns.items()}
     return parts
 
 
@@ -424,7 +427,7 @@ def _legend_key(name: str, **style) -> dict:
     return dict(type="scatter", x=[None], y=[None], name=name, showlegend=True, hoverinfo="skip", **style)
 
 
-Sides = dict[str, pd.DataFrame]  # one measure's rows of a frame, by side
+Sides = dict[str, Rows]  # one measure's rows of a frame, by side
 
 
 def _measure_figure(
@@ -450,7 +453,7 @@ def _measure_figure(
         return _empty(title, message, meta)
 
     def column(sides: Sides, name: str, kind: str) -> np.ndarray:
-        return np.concatenate([rows[name].to_numpy(kind) for rows in sides.values()] or [np.array([], kind)])
+        return np.concatenate([rows[name].astype(kind) for rows in sides.values()] or [np.array([], kind)])
 
     shown = np.concatenate([column(readings, "week", "datetime64[ns]"), column(weekly, "week", "datetime64[ns]"),
                             column(goals, "target_date", "datetime64[ns]")])  # fmt: skip
@@ -497,12 +500,12 @@ def _measure_figure(
 
         own = readings.get(side)
         if own is not None:
-            values = own["value"].to_numpy(float)
+            values = own["value"].astype(float)
             text = np.array([_with_unit(m, v) for v in values], dtype=object)
             traces.append(
-                dict(type="scatter", x=own["week"].to_numpy(), y=values, mode="markers", name=f"{prefix}readings",
+                dict(type="scatter", x=own["week"], y=values, mode="markers", name=f"{prefix}readings",
                      showlegend=False, opacity=0.35, marker=dict(color=colour, symbol=symbol, size=7),
-                     customdata=np.column_stack([text, own["context"].to_numpy(object), own["day"].to_numpy(object)]), **on,
+                     customdata=np.column_stack([text, own["context"], own["day"]]), **on,
                      hovertemplate=f"%{{customdata[2]}} · {side or 'reading'}<br><b>%{{customdata[0]}}"
                      "</b><br>%{customdata[1]}<extra></extra>")
             )  # fmt: skip
@@ -521,7 +524,7 @@ def _measure_figure(
         moved = changes.get(side)
         if moved is not None:
             traces.append(
-                dict(type="scatter", x=moved["week"].to_numpy(), y=moved["value"].to_numpy(float), mode="markers",
+                dict(type="scatter", x=moved["week"], y=moved["value"].astype(float), mode="markers",
                      name=f"context change{suffix}",
                      showlegend=False, marker=dict(symbol="square-open", size=15, line=dict(width=2), color=colour),
                      customdata=np.column_stack([moved["day"], moved["change"]]), **on,
@@ -529,18 +532,16 @@ def _measure_figure(
                      "a jump here may be the measurement, not the hip<extra>context change</extra>")
             )  # fmt: skip
             shapes += [
-                dict(type="line", x0=when, x1=when, xref=xa, y0=0, y1=1, yref=f"{ya} domain", layer="below",
+                dict(type="line", x0=pd.Timestamp(when), x1=pd.Timestamp(when), xref=xa, y0=0, y1=1, yref=f"{ya} domain", layer="below",
                      line=dict(color="#777777", width=1, dash="dot"))
-                for when in moved["week"].drop_duplicates()
+                for when in pd.unique(moved["week"])
             ]  # fmt: skip
 
         target = goals.get(side)
         if target is not None:
-            status = (
-                target["status"].astype(str) if "status" in target.columns else pd.Series("", target.index)
-            )
+            status = target["status"].astype(str) if "status" in target else [""] * len(target["target"])
             text = [
-                f"goal{suffix}: {_with_unit(m, t)} by {d:%d %b %Y}" + (f" ({s})" if s else "")
+                f"goal{suffix}: {_with_unit(m, t)} by {pd.Timestamp(d):%d %b %Y}" + (f" ({s})" if s else "")
                 for t, d, s in zip(target["target"], target["target_date"], status, strict=True)
             ]
             traces.append(
