@@ -18,7 +18,7 @@ patient = ui.pick_patient(actor, key="review-patient")
 if patient is None:
     st.stop()
 today = date.today()
-result = ui.cached_progress(actor, today, patient)
+result = ui.cached_trends(actor, today, patient)
 row = ui.cached_caseload(actor, today, patient)
 if len(row) and row.iloc[0]["badges"]:
     st.warning("Flags: " + row.iloc[0]["badges"])

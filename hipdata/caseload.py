@@ -17,6 +17,9 @@ from hipdata.auth import Actor
 from hipdata.store import Patients, Store
 
 ADHERENCE_WEEKS = 4
+# Patients computed at once. A whole clinic's caseload in one piece held every reading's weekly median and
+# its intermediate frames at once (4.2 GiB at 20,000 patients) and took 2.5 times as long as in pieces.
+CHUNK_PATIENTS = 2000
 # Order of attention: worsening or pain rising first, then inactive, never logged, plateau, asymmetry, the rest.
 PRIORITY = ("worsening", "pain_rising", "inactive", "never_logged", "plateau", "asymmetry")
 BADGES = {
@@ -132,7 +135,20 @@ def by_attention(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def for_patients(store: Store, actor: Actor, as_of: date, patients: Patients = None) -> pd.DataFrame:
-    """The caseload rows of these patients (all the actor may see when None), read from the store."""
+    """The caseload rows of these patients (all the actor may see when None), read from the store
+    CHUNK_PATIENTS at a time, in id order (the readings lie in that order, so each piece reads its own)."""
+    if isinstance(patients, str) or (patients is not None and len(patients) <= CHUNK_PATIENTS):
+        return _rows(store, actor, as_of, patients)
+    ids = store.patients(actor, patients)["patient_id"].tolist()
+    if len(ids) <= CHUNK_PATIENTS:
+        return _rows(store, actor, as_of, patients)
+    pieces = [
+        _rows(store, actor, as_of, ids[i : i + CHUNK_PATIENTS]) for i in range(0, len(ids), CHUNK_PATIENTS)
+    ]
+    return by_attention(pd.concat(pieces, ignore_index=True))
+
+
+def _rows(store: Store, actor: Actor, as_of: date, patients: Patients) -> pd.DataFrame:
     return caseload(
         store.patients(actor, patients),
         progress(store, actor, as_of, patients, slopes=False),

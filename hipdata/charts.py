@@ -1,8 +1,8 @@
 """Plotly figure builders: DataFrames of one patient in, go.Figure out. No I/O, no database, no streamlit.
 
-Each figure is written as one plain dict (traces, shapes, annotations, layout) and validated once by
-go.Figure: building it step by step with add_trace and update_layout validated every step, and cost
-six times as much, most of a progress page's time.
+Each figure is written as one plain dict (traces, shapes, annotations, layout) and wrapped in a go.Figure
+without plotly's check of every property: that check cost as much as all the rest of a chart, on every
+page run that builds one. tests/test_charts.py checks every builder's figures with it instead.
 
 The charts carry the clinical rules (CLINICAL_RULES.md sections 1, 3, 6) to the eye: weekly medians with
 gaps where nothing was logged (never interpolated), the baseline +/- MDC band that a change has to leave to
@@ -17,6 +17,7 @@ import textwrap
 
 import numpy as np
 import pandas as pd
+import plotly.colors
 import plotly.graph_objects as go
 import plotly.io as pio
 
@@ -40,7 +41,9 @@ STATUS_TEXT = {
 }
 EXERCISE_COLOURS = ("#56B4E9", "#E69F00", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7", "#999999")
 HEATMAP_TEXT_WEEKS = 16  # beyond this many weeks the numbers no longer fit the cells on a phone
-PAIN_COLOURSCALE = "YlOrRd"  # ColorBrewer sequential: colour-blind safe, darker = more pain
+# ColorBrewer YlOrRd, sequential: colour-blind safe, darker = more pain. Spelled out: plotly.js has its own,
+# reversed, scale of that name, and the figures are not resolved by plotly.py's checks (_figure).
+PAIN_COLOURSCALE = plotly.colors.get_colorscale("YlOrRd")
 GROUP_ORDER = {"rom": 0, "field": 1, "pain": 2}
 CONTEXT_LABELS = {"method": "method", "position": "position", "mode": "mode", "measured_by": "rater"}
 BAND_NOTE = "Inside the band = no detectable change"
@@ -49,6 +52,7 @@ MAX_TICKS = 6  # date ticks per axis: six "Sep 21" labels fit a phone without ro
 TITLE_LINE = 21  # px per title line at 16 px, for the top margin
 TITLE_WRAP = 36  # characters per title line that still fit a ~375 px phone screen
 PAD = pd.Timedelta(days=4)  # minimum x padding so the first and last points are not cut in half
+Rows = dict[str, np.ndarray]  # one series' rows: each column as an array
 
 
 def _house_template() -> dict:
@@ -121,6 +125,10 @@ def _pretty(values: pd.Series) -> pd.Series:
     return values.astype(str).str.replace("_", " ")
 
 
+def _pretty_one(value) -> str:
+    return str(value).replace("_", " ")
+
+
 def _joined(parts: list[pd.Series], sep: str) -> pd.Series:
     """Row by row, the non-empty strings of `parts` joined by `sep` (a loop over the columns, not the rows)."""
     text = parts[0]
@@ -188,13 +196,18 @@ def _week_ticks(first, last) -> dict:
     return dict(tick0=_monday(first), dtick=step * 7 * 86_400_000)  # dtick in milliseconds
 
 
+def _figure(data: list[dict], layout: dict) -> go.Figure:
+    """A figure of plain trace and layout dicts, taken as they are (see the module docstring)."""
+    return go.Figure(dict(data=data, layout=layout), _validate=False)
+
+
 def _empty(title: str, message: str, meta: dict | None = None) -> go.Figure:
     """A figure that says there is nothing to draw yet, instead of an empty grid."""
     note = dict(text=message, x=0.5, y=0.5, xref="paper", yref="paper", showarrow=False,
                 font=dict(size=15, color="#555555"))  # fmt: skip
     layout = _layout(title, 260, {**(meta or {}), "empty": True}, annotations=[note],
                      xaxis=dict(visible=False), yaxis=dict(visible=False))  # fmt: skip
-    return go.Figure(dict(data=[], layout=layout))
+    return _figure([], layout)
 
 
 def _band(x0, x1, low: float, high: float, **trace) -> dict:
@@ -224,44 +237,65 @@ def _context_changes(readings: pd.DataFrame) -> pd.DataFrame:
     columns = [c for c in CONTEXT_LABELS if c in readings.columns]
     if readings.empty or not columns:
         return readings.iloc[0:0].assign(change="")
-    order = ["measure", "side", "date", "id"] if "id" in readings.columns else ["measure", "side", "date"]
-    ordered = readings.sort_values(order, kind="stable")
-    context = ordered[columns].astype(object)
-    context = context.where(context.notna() & context.ne(""))
-    series = [ordered["measure"], ordered["side"]]
-    previous = context.groupby(series).ffill().groupby(series).shift()
-    changed = context.notna() & previous.notna() & context.ne(previous)
-    rows = changed.any(axis=1)
+    ordered, starts = _in_series_order(readings, "date", *(["id"] if "id" in readings.columns else []))
+    # On whole arrays: for each reading, the row of the last known value of each column before it in its
+    # series (a forward fill and a shift within each series, without a groupby).
+    rows = np.arange(len(ordered))
+    is_start = np.zeros(len(ordered), dtype=bool)
+    is_start[starts] = True
+    first = np.maximum.accumulate(np.where(is_start, rows, 0))
+    context, previous, changed = {}, {}, {}
+    for c in columns:
+        values = ordered[c].to_numpy(object)
+        known = pd.notna(values) & (values != "")
+        before = np.r_[-1, np.maximum.accumulate(np.where(known, rows, -1))[:-1]]
+        seen = before >= first
+        context[c], previous[c] = np.where(known, values, None), np.where(seen, values[before], None)
+        changed[c] = known & seen & (values != values[before])
+    rows = np.logical_or.reduce([changed[c] for c in columns])
     if not rows.any():  # the usual case: text is only built for the few readings where something changed
         return ordered.iloc[0:0].assign(change="")
-    changed, previous, context = changed[rows], previous[rows], context[rows]
-    parts = [
-        (f"{CONTEXT_LABELS[c]}: " + _pretty(previous[c]) + " → " + _pretty(context[c])).where(changed[c], "")
-        for c in columns
-    ]
-    return ordered[rows].assign(change=_joined(parts, "<br>"))
+    text = [
+        "<br>".join(
+            f"{CONTEXT_LABELS[c]}: {_pretty_one(previous[c][i])} → {_pretty_one(context[c][i])}"
+            for c in columns
+            if changed[c][i]
+        )
+        for i in np.flatnonzero(rows)
+    ]  # the few readings where the context changed
+    return ordered[rows].assign(change=text)
 
 
 def _context_text(readings: pd.DataFrame) -> pd.Series:
     """'goniometer · seated · active · by therapist' for hover, skipping what was not recorded."""
-    parts = []
-    for column in CONTEXT_LABELS:
-        if column not in readings.columns:
-            continue
-        values = readings[column].astype(object)
-        known = values.notna() & values.ne("")
-        prefix = "by " if column == "measured_by" else ""
-        parts.append((prefix + _pretty(values)).where(known, ""))
-    text = _joined(parts, " · ") if parts else pd.Series("", index=readings.index)
-    return text.where(text.ne(""), "context not recorded")
+    columns = [c for c in CONTEXT_LABELS if c in readings.columns]
+    if not columns or readings.empty:
+        return pd.Series("context not recorded", index=readings.index, dtype=object)
+    # A patient has a handful of distinct contexts: each is written once, then taken by its readings.
+    key = np.zeros(len(readings), dtype=np.int64)
+    for column in columns:
+        codes, uniques = pd.factorize(readings[column])  # missing as -1
+        key = key * (len(uniques) + 1) + codes + 1
+    _, first, which = np.unique(key, return_index=True, return_inverse=True)
+    text = []
+    for context in readings[columns].iloc[first].itertuples(index=False):  # the few distinct contexts
+        words = [("by " if c == "measured_by" else "") + str(v).replace("_", " ")
+                 for c, v in zip(columns, context, strict=True) if pd.notna(v) and v != ""]  # fmt: skip
+        text.append(" · ".join(words) or "context not recorded")
+    text = np.array(text, dtype=object)
+    return pd.Series(text[which], index=readings.index, dtype=object)
 
 
-def _weekly_with_gaps(weekly: pd.DataFrame) -> pd.DataFrame:
-    """One series' weekly values (a row per week) on every Monday from the first to the last week, NaN
-    where nothing was logged (a gap, never a guess)."""
-    per_week = weekly.set_index("week")[["value", "n"]]
-    mondays = pd.date_range(per_week.index.min(), per_week.index.max(), freq="7D")
-    return per_week.reindex(mondays).rename_axis("week").reset_index()
+def _weekly_with_gaps(weekly: Rows) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One series' weekly values (a row per week, in week order) on every Monday from the first to the
+    last week: (mondays, values, counts), NaN and 0 where nothing was logged (a gap, never a guess)."""
+    weeks = weekly["week"].astype("datetime64[ns]")
+    seven_days = np.timedelta64(7, "D")
+    at = (weeks - weeks[0]) // seven_days
+    mondays = weeks[0] + np.arange(at[-1] + 1) * seven_days
+    values, counts = np.full(len(mondays), np.nan), np.zeros(len(mondays), dtype=np.int64)
+    values[at], counts[at] = weekly["value"].astype(float), weekly["n"].astype(np.int64)
+    return mondays, values, counts
 
 
 def _title(m: catalog.Measure) -> str:
@@ -282,9 +316,28 @@ def _tidy(frame: pd.DataFrame | None, date_column: str | None = None) -> pd.Data
     return out
 
 
-def _by_measure(frame: pd.DataFrame) -> dict[str, pd.DataFrame]:
-    """The rows of each measure, split in one pass."""
-    return dict(tuple(frame.groupby("measure", sort=False))) if len(frame) else {}
+def _in_series_order(frame: pd.DataFrame, *within: str) -> tuple[pd.DataFrame, np.ndarray]:
+    """The rows grouped by series (measure and side), each series' rows in `within` order (else as they
+    came), and the position where each series starts: one stable sort on integer codes, not on text."""
+    measure, side = pd.factorize(frame["measure"])[0], pd.factorize(frame["side"])[0]
+    order = np.lexsort([*(frame[c].to_numpy() for c in reversed(within)), side, measure])
+    series = (measure * (side.max() + 1) + side)[order]
+    return frame.iloc[order], np.flatnonzero(np.r_[True, series[1:] != series[:-1]])
+
+
+def _by_series(frame: pd.DataFrame, order: str | None = None) -> dict[str, dict[str, Rows]]:
+    """{measure: {side: rows}}, each series' rows in `order` (else as they came): one sort, each column
+    taken out of the frame once, and a slice of those arrays per series (a column of a frame costs far
+    more to read than a slice of an array)."""
+    if frame.empty:
+        return {}
+    frame, starts = _in_series_order(frame, *([order] if order else []))
+    columns = {c: frame[c].to_numpy() for c in frame.columns}
+    measure, side = columns["measure"][starts], columns["side"][starts]
+    parts: dict[str, dict[str, Rows]] = {}
+    for k, (a, b) in enumerate(zip(starts, [*starts[1:], len(frame)], strict=True)):
+        parts.setdefault(measure[k], {})[side[k]] = {c: values[a:b] for c, values in columns.items()}
+    return parts
 
 
 def measure_chart(
@@ -333,16 +386,17 @@ def measure_charts(
         readings = readings[readings["date"] >= start]
         weekly = weekly[weekly["week"] >= start]
         changes = changes[changes["date"] >= start]
-    frames = (readings, weekly, _tidy(trends), goals, changes)
-    split = [_by_measure(frame) for frame in frames]
+    trends = _tidy(trends)
+    by_series = {}  # the first trend row of each series, as a dict: a row as a Series costs far more
+    if "baseline" in trends.columns:
+        for row in trends.drop_duplicates(["measure", "side"]).to_dict("records"):
+            by_series.setdefault(row["measure"], {})[row["side"]] = row
+    split = [_by_series(readings, "date"), _by_series(weekly, "week"), by_series, _by_series(goals),
+             _by_series(changes)]  # fmt: skip
     return {
-        measure_id: _measure_figure(
-            catalog.MEASURES[measure_id],
-            start,
-            *[parts.get(measure_id, frame.iloc[0:0]) for parts, frame in zip(split, frames, strict=True)],
-        )
+        measure_id: _measure_figure(catalog.MEASURES[measure_id], start, *[part.get(measure_id, {}) for part in split])
         for measure_id in measure_ids
-    }
+    }  # fmt: skip
 
 
 PANEL_HEIGHT = 210  # px of plot per side
@@ -355,7 +409,7 @@ PANEL_VERDICT = {
 }
 
 
-def _panel_label(m: catalog.Measure, side: str, trend: pd.Series | None) -> str:
+def _panel_label(m: catalog.Measure, side: str, trend: dict | None) -> str:
     """'Left: improved, +9° since baseline': the answer each panel gives, in words."""
     name = f"<b>{side.capitalize()}</b>: " if side else ""
     if trend is None or pd.isna(trend.get("baseline")):
@@ -373,16 +427,19 @@ def _legend_key(name: str, **style) -> dict:
     return dict(type="scatter", x=[None], y=[None], name=name, showlegend=True, hoverinfo="skip", **style)
 
 
+Sides = dict[str, Rows]  # one measure's rows of a frame, by side
+
+
 def _measure_figure(
     m: catalog.Measure,
     start: pd.Timestamp | None,
-    readings: pd.DataFrame,
-    weekly: pd.DataFrame,
-    trends: pd.DataFrame,
-    goals: pd.DataFrame,
-    changes: pd.DataFrame,
+    readings: Sides,
+    weekly: Sides,
+    trends: dict[str, dict],
+    goals: Sides,
+    changes: Sides,
 ) -> go.Figure:
-    """The chart of one measure from its rows, tidied and cut to `start` by measure_charts.
+    """The chart of one measure from its rows by side, tidied and cut to `start` by measure_charts.
 
     One panel per side, stacked on one shared week axis and one value scale: each panel has only its own
     baseline +/- MDC band, so a glance tells whether that side has left it. Single readings are drawn on
@@ -391,23 +448,27 @@ def _measure_figure(
     """
     title = _title(m)
     meta = {"chart": "measure", "measure": m.id}
-    if readings.empty and weekly.empty:
+    if not readings and not weekly:
         message = "No readings yet" if start is None else f"No readings since {start:%d %b %Y}"
         return _empty(title, message, meta)
 
-    shown = pd.concat([readings["week"], weekly["week"], goals["target_date"]])
-    x0 = start if start is not None else shown.min()
-    x1 = shown.max()
+    def column(sides: Sides, name: str, kind: str) -> np.ndarray:
+        return np.concatenate([rows[name].astype(kind) for rows in sides.values()] or [np.array([], kind)])
+
+    shown = np.concatenate([column(readings, "week", "datetime64[ns]"), column(weekly, "week", "datetime64[ns]"),
+                            column(goals, "target_date", "datetime64[ns]")])  # fmt: skip
+    x0 = start if start is not None else pd.Timestamp(shown.min())
+    x1 = pd.Timestamp(shown.max())
     pad = max(PAD, (x1 - x0) * 0.03)
     x_range = [x0 - pad, x1 + pad]
-    y_values = [readings["value"], weekly["value"], goals["target"]]
+    y_values = [column(readings, "value", "float64"), column(weekly, "value", "float64"),
+                column(goals, "target", "float64")]  # fmt: skip
     has_typical = m.typical_high > m.typical_low  # pain has no "typical" range (0..0)
     if has_typical:
-        y_values.append(pd.Series([m.typical_low, m.typical_high]))
+        y_values.append(np.array([m.typical_low, m.typical_high], dtype=float))
 
-    logged = set(readings["side"]) | set(weekly["side"]) | set(goals["side"])
+    logged = set(readings) | set(weekly) | set(goals)
     sides = [side for side in (m.sides or ("",)) if side in logged] or list(m.sides or ("",))
-    by_side = trends.drop_duplicates("side").set_index("side") if "baseline" in trends.columns else None
     n = len(sides)
     gap = PANEL_GAP if n > 1 else 0.0
     height = (1 - gap * (n - 1)) / n
@@ -419,7 +480,7 @@ def _measure_figure(
         top = 1 - i * (height + gap)
         colour, symbol = SIDE_COLOURS[side], SIDE_SYMBOLS[side]
         prefix, suffix = (f"{side} ", f" ({side})") if side else ("", "")
-        trend = by_side.loc[side] if by_side is not None and side in by_side.index else None
+        trend = trends.get(side)
         on = dict(xaxis=xa, yaxis=ya)
 
         if trend is not None and pd.notna(trend["baseline"]):
@@ -435,57 +496,52 @@ def _measure_figure(
                 dict(type="scatter", x=x_range, y=[base, base], mode="lines", name=f"baseline{suffix}",
                      showlegend=False, line=dict(color=colour, width=1.5, dash="dash"), hoverinfo="skip", **on)
             )  # fmt: skip
-            y_values.append(pd.Series([low, high]))
+            y_values.append(np.array([low, high]))
 
-        own = readings[readings["side"] == side].sort_values("date")
-        if len(own):
+        own = readings.get(side)
+        if own is not None:
+            values = own["value"].astype(float)
+            text = np.array([_with_unit(m, v) for v in values], dtype=object)
             traces.append(
-                dict(type="scatter", x=own["week"], y=own["value"], mode="markers", name=f"{prefix}readings",
+                dict(type="scatter", x=own["week"], y=values, mode="markers", name=f"{prefix}readings",
                      showlegend=False, opacity=0.35, marker=dict(color=colour, symbol=symbol, size=7),
-                     customdata=np.column_stack([own["value"].map(lambda v: _with_unit(m, v)), own["context"],
-                                                 own["day"]]), **on,
+                     customdata=np.column_stack([text, own["context"], own["day"]]), **on,
                      hovertemplate=f"%{{customdata[2]}} · {side or 'reading'}<br><b>%{{customdata[0]}}"
                      "</b><br>%{customdata[1]}<extra></extra>")
             )  # fmt: skip
-        series = weekly[weekly["side"] == side]
-        if len(series):
-            gaps = _weekly_with_gaps(series)
-            custom = np.column_stack(
-                [
-                    gaps["value"].map(lambda v: "" if pd.isna(v) else _with_unit(m, v)),
-                    gaps["n"].fillna(0).astype(int),
-                ]
-            )
+        if side in weekly:
+            mondays, values, counts = _weekly_with_gaps(weekly[side])
+            text = np.array(["" if np.isnan(v) else _with_unit(m, v) for v in values], dtype=object)
+            custom = np.column_stack([text, counts.astype(object)])
             traces.append(
-                dict(type="scatter", x=gaps["week"], y=gaps["value"], mode="lines+markers", connectgaps=False,
+                dict(type="scatter", x=mondays, y=values, mode="lines+markers", connectgaps=False,
                      name=f"{prefix}weekly median", legendrank=1 + i, line=dict(color=colour, width=2.5),
                      marker=dict(color=colour, symbol=symbol, size=9), customdata=custom, **on,
                      hovertemplate=f"Week of %{{x|%d %b %Y}}<br>{side or 'weekly'} median "
                      "<b>%{customdata[0]}</b> (n=%{customdata[1]})<extra></extra>")
             )  # fmt: skip
 
-        moved = changes[changes["side"] == side]
-        if len(moved):
+        moved = changes.get(side)
+        if moved is not None:
             traces.append(
-                dict(type="scatter", x=moved["week"], y=moved["value"], mode="markers", name=f"context change{suffix}",
+                dict(type="scatter", x=moved["week"], y=moved["value"].astype(float), mode="markers",
+                     name=f"context change{suffix}",
                      showlegend=False, marker=dict(symbol="square-open", size=15, line=dict(width=2), color=colour),
                      customdata=np.column_stack([moved["day"], moved["change"]]), **on,
                      hovertemplate="%{customdata[0]}<br>%{customdata[1]}<br>"
                      "a jump here may be the measurement, not the hip<extra>context change</extra>")
             )  # fmt: skip
             shapes += [
-                dict(type="line", x0=when, x1=when, xref=xa, y0=0, y1=1, yref=f"{ya} domain", layer="below",
+                dict(type="line", x0=pd.Timestamp(when), x1=pd.Timestamp(when), xref=xa, y0=0, y1=1, yref=f"{ya} domain", layer="below",
                      line=dict(color="#777777", width=1, dash="dot"))
-                for when in moved["week"].drop_duplicates()
+                for when in pd.unique(moved["week"])
             ]  # fmt: skip
 
-        target = goals[goals["side"] == side]
-        if len(target):
-            status = (
-                target["status"].astype(str) if "status" in target.columns else pd.Series("", target.index)
-            )
+        target = goals.get(side)
+        if target is not None:
+            status = target["status"].astype(str) if "status" in target else [""] * len(target["target"])
             text = [
-                f"goal{suffix}: {_with_unit(m, t)} by {d:%d %b %Y}" + (f" ({s})" if s else "")
+                f"goal{suffix}: {_with_unit(m, t)} by {pd.Timestamp(d):%d %b %Y}" + (f" ({s})" if s else "")
                 for t, d, s in zip(target["target"], target["target_date"], status, strict=True)
             ]
             traces.append(
@@ -526,26 +582,26 @@ def _measure_figure(
             _legend_key(f"grey bar: typical adult range {_num(m.typical_low)}–{_with_unit(m, m.typical_high)}",
                         mode="lines", line=dict(width=8, color="#BBBBBB"), legendrank=12)
         )  # fmt: skip
-    if len(changes):
+    if changes:
         keys.append(
             _legend_key("measured differently (method, position or rater)", mode="markers", legendrank=13,
                         marker=dict(symbol="square-open", size=13, line=dict(width=2), color="#555555"))
         )  # fmt: skip
-    if len(goals):
+    if goals:
         keys.append(_legend_key("goal", mode="markers", legendrank=14,
                                 marker=dict(symbol="star", size=15, color="#777777")))  # fmt: skip
 
-    values = pd.concat([pd.Series(v, dtype=float) for v in y_values]).dropna()
-    low, high = values.min(), values.max()
+    values = np.concatenate(y_values)
+    low, high = np.nanmin(values), np.nanmax(values)
     pad = max((high - low) * 0.08, m.mdc / 2)
     y_range = [-0.5, 10.5] if m.group == "pain" else [low - pad, high + pad]
     for i in range(n):
         axes["yaxis" + ("" if i == 0 else str(i + 1))]["range"] = y_range
-    layout = _layout(
-        title, 150 + n * PANEL_HEIGHT + (n - 1) * 40, meta, top=24, annotations=notes, shapes=shapes, **axes
-    )  # fmt: skip
+    if shapes:
+        axes["shapes"] = shapes
+    layout = _layout(title, 150 + n * PANEL_HEIGHT + (n - 1) * 40, meta, top=24, annotations=notes, **axes)
     layout["margin"]["r"] = 26  # room for the typical-range bar
-    return go.Figure(dict(data=[*traces, *keys], layout=layout))
+    return _figure([*traces, *keys], layout)
 
 
 # ---- pain heatmap -----------------------------------------------------------------------------------------
@@ -584,7 +640,7 @@ def pain_heatmap(weekly: pd.DataFrame) -> go.Figure:
         xaxis=dict(title=dict(text="Week"), showgrid=False, **_week_ticks(mondays[0], mondays[-1])),
         yaxis=dict(autorange="reversed", showgrid=False),
     )  # fmt: skip
-    return go.Figure(dict(data=[heatmap], layout=layout))
+    return _figure([heatmap], layout)
 
 
 # ---- progress at a glance ---------------------------------------------------------------------------------
@@ -660,7 +716,7 @@ def progress_at_a_glance(trends: pd.DataFrame, title: str = "Progress at a glanc
                    showticklabels=False, showgrid=False),
     )  # fmt: skip
     layout["margin"]["l"] = 16
-    return go.Figure(dict(data=bars, layout=layout))
+    return _figure(bars, layout)
 
 
 # ---- exercise adherence -----------------------------------------------------------------------------------
@@ -704,7 +760,7 @@ def adherence_chart(exercise_log: pd.DataFrame, programme: pd.DataFrame) -> go.F
         xaxis=dict(title=dict(text="Week"), **_week_ticks(done.index[0], done.index[-1])),
         yaxis=dict(title=dict(text="Sessions"), rangemode="tozero"),
     )  # fmt: skip
-    return go.Figure(dict(data=traces, layout=layout))
+    return _figure(traces, layout)
 
 
 # ---- LEFS -------------------------------------------------------------------------------------------------
@@ -736,7 +792,7 @@ def lefs_chart(lefs: pd.DataFrame) -> go.Figure:
         title, 400, meta, xaxis=dict(title=dict(text="Date"), range=x_range),
         yaxis=dict(title=dict(text="LEFS total (0-80)"), range=[0, 80]),
     )  # fmt: skip
-    return go.Figure(dict(data=[band, line], layout=layout))
+    return _figure([band, line], layout)
 
 
 # ---- PSFS -------------------------------------------------------------------------------------------------
@@ -775,4 +831,4 @@ def psfs_chart(rows: pd.DataFrame, trend: pd.DataFrame) -> go.Figure:
         title, 420, meta, xaxis=dict(title=dict(text="Date"), range=x_range),
         yaxis=dict(title=dict(text="Rating (0 = unable, 10 = as before)"), range=[0, 10.5]),
     )  # fmt: skip
-    return go.Figure(dict(data=traces, layout=layout))
+    return _figure(traces, layout)

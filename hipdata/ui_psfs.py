@@ -10,7 +10,7 @@ import streamlit as st
 from hipdata import psfs
 from hipdata.auth import Actor
 from hipdata.contract import ValidationError
-from hipdata.ui import STATUS_WORDS, md_escape, store
+from hipdata.ui import STATUS_WORDS, db_path, md_escape, patient_version, store
 
 
 def psfs_form(actor: Actor, patient_id: str, day: date) -> None:
@@ -57,16 +57,27 @@ def psfs_form(actor: Actor, patient_id: str, day: date) -> None:
                 st.success(f"PSFS saved: score {row['score'].iloc[0]:.1f}/10.")
 
 
-def psfs_view(actor: Actor, patient_id: str, key: str = "psfs") -> None:
-    """The PSFS trend with its MDC band and the verdict in words, for the progress and review pages."""
+@st.cache_resource(show_spinner=False, max_entries=256)
+def _psfs_trend(path: str, version: int, actor: Actor, patient_id: str, as_of: date):
+    """One patient's PSFS trend and chart, kept per patient version as the progress charts are (ui.py);
+    (None, None) when there is no PSFS yet. Read only."""
     from hipdata import charts
 
+    del path, version  # cache keys: a write to this patient bumps their version
     rows = store().records(actor, "psfs", patient_id)
-    st.subheader("Your activities (PSFS)" if actor.role == "patient" else "The patient's activities (PSFS)")
     if rows.empty:
+        return None, None
+    trend = psfs.trend(rows, as_of)
+    return trend, charts.psfs_chart(rows, trend)
+
+
+def psfs_view(actor: Actor, patient_id: str, key: str = "psfs") -> None:
+    """The PSFS trend with its MDC band and the verdict in words, for the progress and review pages."""
+    trend, chart = _psfs_trend(db_path(), patient_version(actor, patient_id), actor, patient_id, date.today())
+    st.subheader("Your activities (PSFS)" if actor.role == "patient" else "The patient's activities (PSFS)")
+    if trend is None:
         st.caption("No PSFS yet: the check-in asks for it at the start, then every 2 weeks.")
         return
-    trend = psfs.trend(rows, date.today())
     mean = trend[trend["series"] == psfs.MEAN].iloc[0]
     st.metric(
         "PSFS score (mean of your activities)", f"{mean['current']:.1f}/10",
@@ -76,7 +87,7 @@ def psfs_view(actor: Actor, patient_id: str, key: str = "psfs") -> None:
         help=f"Baseline {mean['baseline']:.1f}; MDC {psfs.MDC:g} points for the mean, {psfs.MDC_ACTIVITY:g} for one activity.",
         border=True,
     )  # fmt: skip
-    st.plotly_chart(charts.psfs_chart(rows, trend), key=f"{key}-chart")
+    st.plotly_chart(chart, key=f"{key}-chart")
     table = trend[trend["series"] != psfs.MEAN]
     st.dataframe(
         pd.DataFrame({"Activity": table["series"], "Baseline": table["baseline"], "Current": table["current"],

@@ -441,3 +441,23 @@ def test_a_patient_moved_away_leaves_the_kept_caseload(clinic, fast_hashing, mon
     clinic.assign(SYSTEM, "D-never", "tom")
     kept = caseload_module.refreshed(clinic, tess, AS_OF, kept)
     assert kept.table["patient_id"].tolist() == ["G-worse"]
+
+
+def test_a_large_caseload_is_computed_in_pieces_of_patients_with_the_same_rows(clinic, monkeypatch):
+    monkeypatch.setattr(caseload_module, "CHUNK_PATIENTS", 3)
+    pieces = []
+    original = caseload_module._rows
+
+    def spy(store, actor, as_of, patients):
+        pieces.append(patients)
+        return original(store, actor, as_of, patients)
+
+    monkeypatch.setattr(caseload_module, "_rows", spy)
+    table = caseload_module.for_patients(clinic, SYSTEM, AS_OF)
+    # the same values; a text column that is empty in one piece may come back as object, not str
+    pd.testing.assert_frame_equal(table, build(clinic), check_dtype=False)
+    assert [len(p) for p in pieces] == [3, 3, 1]  # 7 patients, in id order
+    assert sum(pieces, []) == sorted(clinic.patients(SYSTEM)["patient_id"])
+    pieces.clear()
+    assert len(caseload_module.for_patients(clinic, SYSTEM, AS_OF, ["A-ok", "B-asym"])) == 2
+    assert pieces == [["A-ok", "B-asym"]]  # a small list is one piece

@@ -19,6 +19,21 @@ IR = "hip_internal_rotation"
 MONDAY = pd.Timestamp("2025-09-01")  # a Monday
 
 
+@pytest.fixture(autouse=True)
+def checked_figures(monkeypatch):
+    """The builders skip plotly's check of every property: here each figure gets it, and must send the
+    browser exactly what the checked figure would."""
+    fast = charts._figure
+
+    def checked(data, layout):
+        figure = fast(data, layout)
+        valid = go.Figure(dict(data=data, layout=layout))  # raises on a property plotly does not know
+        assert json.loads(figure.to_json()) == json.loads(valid.to_json())
+        return figure
+
+    monkeypatch.setattr(charts, "_figure", checked)
+
+
 def week(n: int, day: int = 0) -> pd.Timestamp:
     return MONDAY + pd.Timedelta(weeks=n, days=day)
 

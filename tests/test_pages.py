@@ -323,3 +323,11 @@ def test_data_page_shows_the_first_thousand_problems_and_counts_all(db):
     assert len(at.dataframe[0].value) == 1000
     assert "1,500 problems in 1,500 rows" in texts(at)
     assert "Download all 1,500 problems as CSV" in [d.label for d in at.get("download_button")]
+
+
+def test_a_patient_without_a_name_is_picked_by_id_alone(db):
+    token = account(db, "ada", "admin")
+    db.add_patient(SYSTEM, "P9")
+    db.add_patient(SYSTEM, "P8", "Pia Named")
+    at = app(token, "app_pages/progress.py")
+    assert at.selectbox(key="progress-patient").options == ["P8 · Pia Named", "P9"]
