@@ -5,8 +5,8 @@
   the raw readings in the app's own database file: one query for three numeric columns, then numpy, the
   CSV written by DuckDB. It beats every SQL formulation tried: the single query below takes about twice
   as long (its pairwise self-join and grouped median), and list lambdas about four times.
-- The single SQL query stays as an independent oracle (tests/test_trends_oracle.py) and as the floor of
-  the pages, which compute a few patients at a time.
+- pages: the same program's computation for the patients the page shows, in the page's process.
+- The single SQL query stays as an independent oracle (tests/test_trends_oracle.py).
 
 What makes the query fast: every series is one integer (patient code, measure and side enum codes), so
 grouping, windows and the pairwise self-join of the Theil-Sen slope never touch text; the series keys are
@@ -54,10 +54,19 @@ def trends_sql(as_of: str, patients: list[str] | None = None) -> str:
     return TRENDS_SQL.format(measures=measures, as_of=as_of, patients=only)
 
 
+MEASURES = {m.id: [m.direction, m.mdc] for m in catalog.MEASURES.values()}  # the floor's catalog
+
+
 def trends_program(db: str, as_of: str, out: str) -> list[str]:
     """The command that runs the trends floor (bench/floor_trends.py) on `db`, writing its CSV to `out`."""
-    measures = json.dumps({m.id: [m.direction, m.mdc] for m in catalog.MEASURES.values()})
-    return [sys.executable, str(Path(__file__).with_name("floor_trends.py")), db, as_of, out, measures]
+    return [
+        sys.executable,
+        str(Path(__file__).with_name("floor_trends.py")),
+        db,
+        as_of,
+        out,
+        json.dumps(MEASURES),
+    ]
 
 
 def import_script(db: str, csv: str) -> str:

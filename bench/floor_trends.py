@@ -20,9 +20,10 @@ from concurrent.futures import ThreadPoolExecutor
 import duckdb
 import numpy as np
 
+PATIENTS = "SELECT patient_id FROM patients WHERE deleted_at IS NULL {only} ORDER BY 1"
 READINGS = """
     WITH p AS (SELECT patient_id, (row_number() OVER (ORDER BY patient_id) - 1)::BIGINT AS code
-               FROM patients WHERE deleted_at IS NULL)
+               FROM patients WHERE deleted_at IS NULL {only})
     SELECT (code * 4096 + enum_code(measure) * 4 + enum_code(side)) * 16384 + (date - DATE '1900-01-01') // 7
            AS cell, value AS v
     FROM readings JOIN p USING (patient_id) WHERE deleted_at IS NULL AND date <= ?::DATE"""
@@ -66,11 +67,12 @@ def slopes(start: np.ndarray, n: np.ndarray, t: np.ndarray, v: np.ndarray) -> np
     return out
 
 
-def main(db: str, as_of: str, out: str, measures: str) -> None:
-    table = json.loads(measures)
-    con = duckdb.connect(db, read_only=True)
-    con.execute("SET enable_progress_bar = false")
-    r = con.execute(READINGS, [as_of]).fetchnumpy()
+def trends(con, as_of: str, table: dict, patients: list[str] | None = None) -> dict[str, np.ndarray]:
+    """The trends table's columns, over every patient or the ones named."""
+    only, params = (
+        ("", []) if patients is None else ("AND list_contains(?::VARCHAR[], patient_id)", [patients])
+    )
+    r = con.execute(READINGS.format(only=only), [*params, as_of]).fetchnumpy()
     cell, v = medians(r["cell"], r["v"])
     sid, t = cell >> 14, (cell & 16383).astype(float)
     start = np.flatnonzero(np.r_[True, sid[1:] != sid[:-1]]) if len(sid) else np.zeros(0, int)
@@ -78,15 +80,15 @@ def main(db: str, as_of: str, out: str, measures: str) -> None:
     last = start + n - 1
     baseline = (v[start] + v[np.minimum(start + 1, last)]) / 2
     current = (v[np.maximum(last - 1, start)] + v[last]) / 2
-    ids = np.array([p for (p,) in con.execute("SELECT patient_id FROM patients WHERE deleted_at IS NULL ORDER BY 1").fetchall()] or [""], dtype=object)  # fmt: skip
-    names = [m for (m,) in con.execute("SELECT unnest(enum_range(NULL::measure_id))").fetchall()]
-    sides = np.array(
-        [s for (s,) in con.execute("SELECT unnest(enum_range(NULL::side_id))").fetchall()], dtype=object
+    ids = np.array(
+        [p for (p,) in con.execute(PATIENTS.format(only=only), params).fetchall()] or [""], dtype=object
     )
+    names = [m for (m,) in con.execute("SELECT unnest(enum_range(NULL::measure_id))").fetchall()]
+    sides = [s for (s,) in con.execute("SELECT unnest(enum_range(NULL::side_id))").fetchall()]
     key = sid[start]
-    measure = np.array(names, dtype=object)[key % 4096 // 4]
-    direction = np.array([table[m][0] for m in names], dtype=float)[key % 4096 // 4]
-    mdc = np.array([table[m][1] for m in names])[key % 4096 // 4]
+    measure = key % 4096 // 4
+    direction = np.array([table[m][0] for m in names], dtype=float)[measure]
+    mdc = np.array([table[m][1] for m in names])[measure]
     change = current - baseline
     improvement = change * direction
     slack = 1e-9 * np.maximum(
@@ -94,11 +96,18 @@ def main(db: str, as_of: str, out: str, measures: str) -> None:
     )  # as CLINICAL_RULES' rounding
     status = np.where(n < 4, "insufficient_data", np.where(improvement >= mdc - slack, "improved",
              np.where(-improvement >= mdc - slack, "worsened", "no_detectable_change")))  # fmt: skip
-    result = {  # noqa: F841 (read by the COPY below, by name)
-        "patient_id": ids[key // 4096], "measure": measure, "side": sides[key % 4], "weeks": n,
-        "baseline": baseline, "current": current, "change": change, "improvement": improvement, "mdc": mdc,
-        "slope_per_week": slopes(start, n, t, v), "status": status.astype(object),
+    return {
+        "patient_id": ids[key // 4096], "measure": np.array(names, dtype=object)[measure],
+        "side": np.array(sides, dtype=object)[key % 4], "weeks": n, "baseline": baseline, "current": current,
+        "change": change, "improvement": improvement, "mdc": mdc, "slope_per_week": slopes(start, n, t, v),
+        "status": status.astype(object),
     }  # fmt: skip
+
+
+def main(db: str, as_of: str, out: str, measures: str) -> None:
+    con = duckdb.connect(db, read_only=True)
+    con.execute("SET enable_progress_bar = false")
+    result = trends(con, as_of, json.loads(measures))  # noqa: F841 (read by the COPY below, by name)
     con.execute(f"COPY (SELECT * FROM result) TO '{out}' (HEADER)")
 
 

@@ -6,7 +6,7 @@
 Every step runs in its own process, so that its peak memory (max RSS) is its own, and runs `--repeat`
 times alternating with its floor; the fastest run of each counts (the machine is shared, and load only
 ever adds time). The floors are in bench/floor.py. Pages are timed inside one process with AppTest, next
-to the floor query for the same patients in that process.
+to the trends floor for the same patients in that process.
 """
 
 from __future__ import annotations
@@ -106,7 +106,7 @@ PAGE_CODE = """
 import time, datetime, json, resource
 import duckdb, pandas as pd
 from streamlit.testing.v1 import AppTest
-from bench import floor
+from bench import floor, floor_trends
 from hipdata import auth
 from hipdata.auth import SYSTEM
 from hipdata.store import Store
@@ -138,8 +138,8 @@ def timed(at):
     return time.perf_counter() - t
 
 def floor_time(ids):
-    con = s._cursor(); t = time.perf_counter()
-    con.execute(floor.trends_sql(as_of, ids)).fetchall()
+    t = time.perf_counter()
+    floor_trends.trends(s._cursor(), as_of, floor.MEASURES, ids)
     return time.perf_counter() - t
 
 cases = [("caseload, admin (all patients)", "bench-admin", "app_pages/caseload.py", None, None),
@@ -154,7 +154,7 @@ for label, user, path, patient, ids in cases:
         after.append(timed(at))
     cached = min(timed(at) for _ in range({repeat}))
     out[label] = dict(first_visit=first, after_write=min(after), cached=cached)
-mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # the pages' peak, before the floor queries
+mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # the pages' peak, before the floors
 for label, user, path, patient, ids in cases:
     out[label]["floor"] = min(floor_time(ids) for _ in range({repeat}))
 print(json.dumps(dict(pages=out, mib=mib)))
@@ -162,7 +162,7 @@ print(json.dumps(dict(pages=out, mib=mib)))
 
 
 def pages(db: Path, repeat: int) -> tuple[dict, float]:
-    """Server time of each page, and the page process's peak memory before its floor queries ran."""
+    """Server time of each page, and the page process's peak memory before its floors ran."""
     code = PAGE_CODE.format(db=str(db), app=str(ROOT / "app.py"), repeat=repeat)
     _, line = run([PY, "-c", code], env={"HIPDATA_DB": str(db), "PYTHONPATH": str(ROOT)})
     result = json.loads(line)
@@ -209,7 +209,7 @@ def main_bench(args, work: Path) -> None:
 
 
 def print_pages(results: dict, mib: float, label: str) -> None:
-    print(f"\n| page, server time, {label} | first visit | first run after a write | cached | floor query "
+    print(f"\n| page, server time, {label} | first visit | first run after a write | cached | floor "
           "| target after a write |")  # fmt: skip
     print("|---|---|---|---|---|---|")
     for name, t in results.items():
@@ -219,7 +219,7 @@ def print_pages(results: dict, mib: float, label: str) -> None:
             f"| {name} | {t['first_visit']:.2f} s | {t['after_write']:.3f} s | {t['cached']:.3f} s "
             f"| {t['floor']:.3f} s | ≤ {limit:g} s {mark} |"
         )
-    print(f"\npeak memory of the page process (before its floor queries): {mib:.0f} MiB", flush=True)
+    print(f"\npeak memory of the page process (before its floors ran): {mib:.0f} MiB", flush=True)
 
 
 def scale(args, work: Path) -> None:
