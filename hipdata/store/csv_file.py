@@ -92,14 +92,17 @@ def _read_csv(columns: dict[str, str], store_rejects: bool = True, **options) ->
                         columns = {{{spec}}}, null_padding = false, store_rejects = {store_rejects}{extra})"""
 
 
-def read_checked(cur, path: str | Path, header: list[str], today: date, problems_to: Path | None = None):
+def read_checked(
+    cur, path: str | Path, header: list[str], today: date, problems_to: Path | None = None, typed: bool = True
+):
     """The file as the temp table `incoming`, every rule checked; or a ValidationError naming the problems.
 
     Into temporary tables only, before any transaction: a file DuckDB cannot read must not abort the
-    transaction the text pass still needs.
+    transaction the text pass still needs. Without `typed`, straight to the text pass (the caller already
+    knows the typed pass fails).
     """
     try:
-        if not read_typed(cur, path, header, today):
+        if not (typed and read_typed(cur, path, header, today)):
             read_text(cur, path, header)
             check_structure(cur, len(header))
             check_text(cur, today)
@@ -112,8 +115,9 @@ def read_checked(cur, path: str | Path, header: list[str], today: date, problems
         cur.execute("DROP TABLE IF EXISTS problems")
 
 
-def read_typed(cur, path: str | Path, header: list[str], today: date) -> bool:
-    """Read the file into `incoming`, typed by DuckDB; True when every cell was taken and every row passes.
+def _typed_rows(header: list[str]) -> str:
+    """The file's rows typed by DuckDB as it reads them, in file order, with each date's text (`date_text`)
+    for the rules of _typed_rules. Parameter: the file's path.
 
     The header was checked against the catalog's column names, so it is safe to spell out here.
     """
@@ -126,34 +130,68 @@ def read_typed(cur, path: str | Path, header: list[str], today: date) -> bool:
     }
     cell = {c: c if c in header else "NULL" for c in READING_COLUMNS}  # optional columns may be absent
     context = ", ".join(f"{cell[c]}::{ENUM_TYPES[c]} AS {c}" for c in CONTEXT_COLUMNS)
+    return f"""SELECT {_unescaped("patient_id")} AS patient_id, TRY_CAST(date AS DATE) AS date, measure,
+                      coalesce(side, ''::side_id) AS side, {NUMBER.format("value")} AS value, {context},
+                      nullif({_unescaped(cell["note"])}, '') AS note, date AS date_text
+               FROM {_read_csv({c: types[c] for c in header}, store_rejects=False)}"""
+
+
+def _by_measure(rule) -> str:
+    """A measure's rule as a list indexed by the measure's enum code, for rows of _typed_rows: a lookup
+    per row, with no join (a join need not keep the file's order)."""
+    rules = ", ".join(str(rule(catalog.MEASURES[m])).lower() for m in sorted(catalog.MEASURES))
+    return f"[{rules}][enum_code(measure) + 1]"  # measure_id lists the ids in alphabetical order
+
+
+def _typed_rules() -> str:
+    """True for a row of _typed_rows that passes the rules of check_text, false (never NULL) otherwise.
+    Parameter: today.
+
+    For cells DuckDB has already typed: the date must read back exactly as written (YYYY-MM-DD, no spaces),
+    the measure's side, range and whole numbers, the lengths.
+    """
+    low, high = _by_measure(lambda m: float(m.valid_min)), _by_measure(lambda m: float(m.valid_max))
+    return f"""coalesce(
+        trim(patient_id) <> '' AND length(patient_id) <= {PATIENT_ID_MAX}
+        AND date::VARCHAR = date_text AND date >= DATE '{EARLIEST_DATE}' AND date <= ?::DATE
+        AND (side <> '') = {_by_measure(lambda m: m.sided)} AND isfinite(value) AND value BETWEEN {low} AND {high}
+        AND (NOT {_by_measure(lambda m: m.whole_numbers)} OR value = round(value))
+        AND coalesce(length(note), 0) <= {NOTE_MAX},
+        false)"""
+
+
+def read_typed(cur, path: str | Path, header: list[str], today: date) -> bool:
+    """Read the file into `incoming`, typed by DuckDB; True when every cell was taken and every row passes."""
     try:
         cur.execute("DROP TABLE IF EXISTS reject_errors; DROP TABLE IF EXISTS reject_scans")
-        cur.execute(
-            f"""CREATE OR REPLACE TEMP TABLE incoming AS
-                SELECT {_unescaped("patient_id")} AS patient_id, TRY_CAST(date AS DATE) AS date, measure, coalesce(side, ''::side_id) AS side,
-                       {NUMBER.format("value")} AS value, {context}, nullif({_unescaped(cell["note"])}, '') AS note,
-                       date AS date_text
-                FROM {_read_csv({c: types[c] for c in header}, store_rejects=False)}""",
-            [str(path)],
-        )
+        cur.execute(f"CREATE OR REPLACE TEMP TABLE incoming AS {_typed_rows(header)}", [str(path)])
     except duckdb.Error:  # the first cell DuckDB cannot type ends this pass (keeping every rejected row of
         return False  # a file of bad rows would cost gigabytes); the text pass says what is wrong
-    # The rules of _check_raw, for cells DuckDB has already typed: the date must read back exactly as
-    # written (YYYY-MM-DD, no spaces), the measure's side, range and whole numbers, the lengths.
-    failing = cur.execute(
-        f"""WITH c{CATALOG_COLUMNS} AS (VALUES {_catalog_rows()})
-            SELECT count(*) FROM incoming i LEFT JOIN c ON c.catalog_measure = i.measure::VARCHAR
-            WHERE NOT coalesce(
-                trim(patient_id) <> '' AND length(patient_id) <= {PATIENT_ID_MAX}
-                AND date::VARCHAR = date_text AND date >= DATE '{EARLIEST_DATE}' AND date <= ?::DATE
-                AND (side <> '') = sided AND isfinite(value) AND value BETWEEN low AND high
-                AND (NOT whole OR value = round(value)) AND coalesce(length(note), 0) <= {NOTE_MAX},
-                false)""",
-        [today],
-    ).fetchall()[0][0]
-    if failing:
+    failing = cur.execute(f"SELECT count(*) FROM incoming WHERE NOT {_typed_rules()}", [today]).fetchall()
+    if failing[0][0]:
         return False
     cur.execute("ALTER TABLE incoming DROP COLUMN date_text")
+    return True
+
+
+def insert_typed(cur, path: str | Path, header: list[str], today: date, first_id: int, actor: str) -> bool:
+    """Append a well-formed file to `readings` as it is read, ids first_id + 1, ... in file order: one pass
+    over the rows, with no copy in between. False when a cell cannot be typed or a row breaks a rule (as
+    read_typed would); the statement then fails and the caller's transaction must roll back.
+
+    For an embedded store whose readings table is empty: nothing to deduplicate against.
+    """
+    columns = ", ".join(READING_COLUMNS)
+    try:
+        cur.execute(
+            f"""INSERT INTO readings (id, {columns}, entered_at, entered_by)
+                SELECT CASE WHEN {_typed_rules()} THEN ? + row_number() OVER () ELSE error('a row breaks a rule') END,
+                       {columns}, now(), ?
+                FROM ({_typed_rows(header)})""",
+            [today, first_id, actor, str(path)],
+        )
+    except duckdb.Error:
+        return False
     return True
 
 
