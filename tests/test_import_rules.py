@@ -315,12 +315,10 @@ def shuffled_rows(n: int, seed: int) -> list[dict[str, str]]:
     ]  # fmt: skip
 
 
-def test_an_import_into_an_empty_store_writes_the_rows_as_it_reads_them(tmp_path, new_db, monkeypatch):
-    """One pass over the file, no staged copy (on DuckDB): ids follow the file's order all the same, and the
+def test_a_large_import_keeps_the_file_order_and_one_audit_entry(tmp_path, new_db, monkeypatch):
+    """DuckDB reads a large file in blocks, in parallel: ids follow the file's order all the same, and the
     import keeps its one audit entry, its new patients and their change marks."""
-    store = Store(new_db("in_place"))
-    if store._engine.imports_in_place:
-        monkeypatch.setattr(csv_file, "read_typed", lambda *args: pytest.fail("staged the rows"))
+    store = Store(new_db("in_order"))
     read_csv = csv_file._read_csv  # small reading blocks: a file of a few of them, read in parallel
     monkeypatch.setattr(csv_file, "_read_csv", lambda *a, **k: read_csv(*a, **k, buffer_size=1 << 18))
     raw = shuffled_rows(40_000, 3)
@@ -340,9 +338,9 @@ def test_an_import_into_an_empty_store_writes_the_rows_as_it_reads_them(tmp_path
 
 
 @pytest.mark.parametrize("bad", ["value", "side"])
-def test_a_refused_file_leaves_an_empty_store_as_it_was(tmp_path, new_db, bad):
-    """The last row breaks a rule (or cannot be typed): every row before it was already written, and the
-    import takes all of them back, with the patients, the audit entries and the data version."""
+def test_a_refused_file_leaves_the_store_as_it_was(tmp_path, new_db, bad):
+    """The last row breaks a rule (or cannot be typed), found by the typed pass after every row before it
+    was read: nothing is written, not even the patients, the audit entries or the data version."""
     raw = shuffled_rows(5_000, 4)
     raw[-1] = {**raw[-1], "value": "161"} if bad == "value" else {**raw[-1], "side": "both"}
     store = Store(new_db("refused"))
@@ -358,7 +356,7 @@ def test_a_refused_file_leaves_an_empty_store_as_it_was(tmp_path, new_db, bad):
     )
 
 
-def test_an_import_refused_for_one_patient_leaves_an_empty_store_as_it_was(tmp_path, new_db):
+def test_an_import_refused_for_one_patient_leaves_the_store_as_it_was(tmp_path, new_db):
     store = Store(new_db("refused_patient"))
     for name in ("tess", "tom"):
         store.create_account(SYSTEM, name, "therapist", "h")

@@ -65,10 +65,6 @@ class AccessDenied(PermissionError):
     pass
 
 
-class _NotWellFormed(Exception):
-    """A file the typed pass cannot take: the import rolls back and reads it as text."""
-
-
 @dataclass(frozen=True)
 class ImportResult:
     added: int
@@ -560,18 +556,8 @@ class Store:
         stray space, a typo, a broken row) is read again as text: there every rule of
         validate.clean_readings runs (tests hold the two to the same answers) and every problem is named.
         """
-        today = today or date.today()
-        typed = True  # whether the typed pass may still take the file
-        if self._engine.imports_in_place:
-            try:
-                with self._write() as cur:
-                    result = self._import_in_place(cur, actor, path, header, today, progress)
-                if result is not None:
-                    return result
-            except _NotWellFormed:  # rolled back: the text pass names the problems
-                typed = False
         checker = self._engine.checker()
-        csv_file.read_checked(checker, path, header, today, typed=typed)
+        csv_file.read_checked(checker, path, header, today or date.today())
         progress("checking")
         with self._write() as cur:
             progress("writing")
@@ -579,28 +565,6 @@ class Store:
             result = self._insert_incoming(cur, actor, dedupe=True, per_row_audit=False)
             progress("saving")
         return result
-
-    def _import_in_place(self, cur, actor: Actor, path, header, today: date, progress) -> ImportResult | None:
-        """A well-formed file straight into an empty readings table (nothing stored to deduplicate against):
-        read, checked and written in one pass. None, writing nothing, when the store holds readings;
-        _NotWellFormed when the file needs the text pass."""
-        if cur.execute("SELECT count(*) FROM readings").fetchall()[0][0]:
-            return None
-        if not csv_file.insert_typed(cur, path, header, today, 0, actor.username):
-            raise _NotWellFormed
-        progress("checking")
-        progress("writing")
-        new_rows = "SELECT patient_id FROM readings"  # every reading is new
-        ids = [r[0] for r in cur.execute(f"SELECT DISTINCT patient_id FROM ({new_rows})").fetchall()]
-        missing = self._require(cur, actor, ids, may_create=True)
-        created = self._create_patients(cur, actor, missing)
-        added = cur.execute("SELECT count(*) FROM readings").fetchall()[0][0]
-        if added:
-            summary = {"readings": added, "first_id": 1, "last_id": added, "skipped": 0}
-            self._audit(cur, actor, "import", "readings", None, None, None, summary)
-            self._mark_changed(cur, new_rows, [])
-        progress("saving")
-        return ImportResult(added=int(added), skipped=0, patients_created=created)
 
     def check_csv(
         self, path: str | Path, header: list[str], today: date | None = None, problems_to: Path | None = None

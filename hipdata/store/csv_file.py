@@ -92,17 +92,14 @@ def _read_csv(columns: dict[str, str], store_rejects: bool = True, **options) ->
                         columns = {{{spec}}}, null_padding = false, store_rejects = {store_rejects}{extra})"""
 
 
-def read_checked(
-    cur, path: str | Path, header: list[str], today: date, problems_to: Path | None = None, typed: bool = True
-):
+def read_checked(cur, path: str | Path, header: list[str], today: date, problems_to: Path | None = None):
     """The file as the temp table `incoming`, every rule checked; or a ValidationError naming the problems.
 
     Into temporary tables only, before any transaction: a file DuckDB cannot read must not abort the
-    transaction the text pass still needs. Without `typed`, straight to the text pass (the caller already
-    knows the typed pass fails).
+    transaction the text pass still needs.
     """
     try:
-        if not (typed and read_typed(cur, path, header, today)):
+        if not read_typed(cur, path, header, today):
             read_text(cur, path, header)
             check_structure(cur, len(header))
             check_text(cur, today)
@@ -116,8 +113,8 @@ def read_checked(
 
 
 def _typed_rows(header: list[str]) -> str:
-    """The file's rows typed by DuckDB as it reads them, in file order, with each date's text (`date_text`)
-    for the rules of _typed_rules. Parameter: the file's path.
+    """The file's rows typed by DuckDB as it reads them, with each date's text (`date_text`) for the rules
+    of _typed_rules. Parameter: the file's path.
 
     The header was checked against the catalog's column names, so it is safe to spell out here.
     """
@@ -138,7 +135,7 @@ def _typed_rows(header: list[str]) -> str:
 
 def _by_measure(rule) -> str:
     """A measure's rule as a list indexed by the measure's enum code, for rows of _typed_rows: a lookup
-    per row, with no join (a join need not keep the file's order)."""
+    per row, with no join."""
     rules = ", ".join(str(rule(catalog.MEASURES[m])).lower() for m in sorted(catalog.MEASURES))
     return f"[{rules}][enum_code(measure) + 1]"  # measure_id lists the ids in alphabetical order
 
@@ -161,34 +158,18 @@ def _typed_rules() -> str:
 
 
 def read_typed(cur, path: str | Path, header: list[str], today: date) -> bool:
-    """Read the file into `incoming`, typed by DuckDB; True when every cell was taken and every row passes."""
-    try:
-        cur.execute("DROP TABLE IF EXISTS reject_errors; DROP TABLE IF EXISTS reject_scans")
-        cur.execute(f"CREATE OR REPLACE TEMP TABLE incoming AS {_typed_rows(header)}", [str(path)])
-    except duckdb.Error:  # the first cell DuckDB cannot type ends this pass (keeping every rejected row of
-        return False  # a file of bad rows would cost gigabytes); the text pass says what is wrong
-    failing = cur.execute(f"SELECT count(*) FROM incoming WHERE NOT {_typed_rules()}", [today]).fetchall()
-    if failing[0][0]:
-        return False
-    cur.execute("ALTER TABLE incoming DROP COLUMN date_text")
-    return True
+    """Read the file into `incoming`, typed by DuckDB; True when every cell was taken and every row passes.
 
-
-def insert_typed(cur, path: str | Path, header: list[str], today: date, first_id: int, actor: str) -> bool:
-    """Append a well-formed file to `readings` as it is read, ids first_id + 1, ... in file order: one pass
-    over the rows, with no copy in between. False when a cell cannot be typed or a row breaks a rule (as
-    read_typed would); the statement then fails and the caller's transaction must roll back.
-
-    For an embedded store whose readings table is empty: nothing to deduplicate against.
+    One pass: the rules run on each row as it is read, and the first row that breaks one ends the statement
+    as a cell DuckDB cannot type does (keeping every rejected row of a file of bad rows would cost
+    gigabytes); the text pass then says what is wrong.
     """
-    columns = ", ".join(READING_COLUMNS)
+    cur.execute("DROP TABLE IF EXISTS reject_errors; DROP TABLE IF EXISTS reject_scans")
     try:
         cur.execute(
-            f"""INSERT INTO readings (id, {columns}, entered_at, entered_by)
-                SELECT CASE WHEN {_typed_rules()} THEN ? + row_number() OVER () ELSE error('a row breaks a rule') END,
-                       {columns}, now(), ?
-                FROM ({_typed_rows(header)})""",
-            [today, first_id, actor, str(path)],
+            f"""CREATE OR REPLACE TEMP TABLE incoming AS SELECT {", ".join(READING_COLUMNS)}
+                FROM ({_typed_rows(header)}) WHERE CASE WHEN {_typed_rules()} THEN true ELSE error('a row breaks a rule') END""",
+            [str(path), today],
         )
     except duckdb.Error:
         return False

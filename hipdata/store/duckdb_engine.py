@@ -41,9 +41,6 @@ class Engine:
     frame_position = "row_number() OVER ()"
     staged_columns: tuple[str, ...] = ()
     weekly_medians = WEEKLY_MEDIANS
-    # A readings file is read and checked inside the store's own database: an import into an empty readings
-    # table can write the rows as it reads them (Store._import_in_place).
-    imports_in_place = True
 
     def __init__(self, path: str):
         if path != ":memory:":

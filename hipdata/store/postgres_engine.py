@@ -133,7 +133,6 @@ class Engine:
     frame_position = "row_number() OVER (ORDER BY ord)"
     staged_columns: tuple[str, ...] = ("ord",)
     weekly_medians = WEEKLY_MEDIANS
-    imports_in_place = False  # files are checked in a DuckDB of their own, then copied in
 
     def __init__(self, url: str, pool_size: int = 8):
         psycopg.connect(url, connect_timeout=10).close()  # an unreachable server says why, at once
