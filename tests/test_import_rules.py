@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import csv
 import itertools
+import json
 import random
 from datetime import date
 
 import pandas as pd
 import pytest
 
-from hipdata.auth import SYSTEM
+from hipdata.auth import SYSTEM, Actor
 from hipdata.contract import READING_COLUMNS, ValidationError
 from hipdata.file_import import import_file
-from hipdata.store import Store, csv_file
+from hipdata.store import AccessDenied, Store, csv_file
 from hipdata.validate import clean_readings
 
 TODAY = date(2026, 3, 1)
@@ -94,19 +95,31 @@ def pandas_answer(raw: list[dict[str, str]]):
         return [(p.row, p.column, p.value, p.message) for p in error.problems]
 
 
-def sql_answer(raw: list[dict[str, str]], tmp_path, new_db, name: str = "rules"):
-    path = tmp_path / f"{name}.csv"
+def write_rows(path, raw: list[dict[str, str]]):
     with open(path, "w", encoding="utf-8", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=list(READING_COLUMNS))
         writer.writeheader()
         writer.writerows(raw)
+    return path
+
+
+def sql_answer(raw: list[dict[str, str]], tmp_path, new_db, name: str = "rules", stored_first: bool = False):
+    """The file's problems, or what the store holds after importing it. With stored_first, the store already
+    holds another patient's reading (left out of the answer): the import then stages its rows to deduplicate
+    them, where into an empty store it writes them as it reads them."""
+    path = write_rows(tmp_path / f"{name}.csv", raw)
     store = Store(new_db(name))
+    if stored_first:
+        import_file(
+            store, SYSTEM, write_rows(tmp_path / "first.csv", [{**BASE, "patient_id": "FIRST"}]), TODAY
+        )
     try:
         import_file(store, SYSTEM, path, today=TODAY)
     except ValidationError as error:
         return [(p.row, p.column, p.value, p.message) for p in error.problems]
     finally:
         answer = store.export_readings(SYSTEM)
+        answer = answer[answer["patient_id"] != "FIRST"] if stored_first else answer
         store.close()
     return answer
 
@@ -138,13 +151,14 @@ def test_every_odd_value_on_its_own_gets_the_same_verdict(tmp_path, new_db):
     assert sql_answer(raw, tmp_path, new_db) == pandas_answer(raw)
 
 
+@pytest.mark.parametrize("stored_first", [False, True], ids=["empty store", "store with readings"])
 @pytest.mark.parametrize(
     ("column", "value"), [(column, value) for column, values in ODD.items() for value in values]
 )
-def test_a_file_with_one_odd_value_gets_the_same_verdict(tmp_path, new_db, column, value):
+def test_a_file_with_one_odd_value_gets_the_same_verdict(tmp_path, new_db, column, value, stored_first):
     """One odd cell in an otherwise clean file: the typed pass takes it, or hands it to the text pass."""
     raw = [{**BASE, "side": "right", "method": "goniometer"}, {**BASE, column: value}]
-    assert plain(sql_answer(raw, tmp_path, new_db)) == plain(pandas_answer(raw))
+    assert plain(sql_answer(raw, tmp_path, new_db, stored_first=stored_first)) == plain(pandas_answer(raw))
 
 
 def test_a_clean_file_is_read_once_and_typed_by_duckdb(tmp_path, new_db, monkeypatch):
@@ -289,3 +303,77 @@ def test_both_passes_take_off_exactly_the_apostrophe_an_export_added(tmp_path, n
     assert stored["patient_id"].tolist() == ["=1+2", "'-x", "\tP3"]
     assert stored["note"].tolist() == ["@SUM(1)", "'plain", "'="]
     assert stored["value"].tolist() == [30.0, 31.0, -1.0]
+
+
+def shuffled_rows(n: int, seed: int) -> list[dict[str, str]]:
+    """n clean readings of 40 patients, in no particular order, each with its position in the note."""
+    pick = random.Random(seed)
+    return [
+        {**BASE, "patient_id": f"P{pick.randrange(40)}", "date": f"2025-{pick.randrange(1, 13):02}-{pick.randrange(1, 29):02}",
+         "value": str(pick.randrange(0, 160)), "note": f"row {i}" if i % 3 else ""}
+        for i in range(n)
+    ]  # fmt: skip
+
+
+def test_a_large_import_keeps_the_file_order_and_one_audit_entry(tmp_path, new_db, monkeypatch):
+    """DuckDB reads a large file in blocks, in parallel: ids follow the file's order all the same, and the
+    import keeps its one audit entry, its new patients and their change marks."""
+    store = Store(new_db("in_order"))
+    read_csv = csv_file._read_csv  # small reading blocks: a file of a few of them, read in parallel
+    monkeypatch.setattr(csv_file, "_read_csv", lambda *a, **k: read_csv(*a, **k, buffer_size=1 << 18))
+    raw = shuffled_rows(40_000, 3)
+    result = import_file(store, SYSTEM, write_rows(tmp_path / "big.csv", raw), today=TODAY)
+    assert (result.added, result.skipped, result.patients_created) == (len(raw), 0, 40)
+    stored = store.readings(SYSTEM).sort_values("id")
+    assert stored["id"].tolist() == list(range(1, len(raw) + 1))
+    assert stored["note"].fillna("").tolist() == [r["note"] for r in raw]
+    assert stored["patient_id"].tolist() == [r["patient_id"] for r in raw]
+    log = store.audit_log(SYSTEM)
+    imports = log[log["action"] == "import"]
+    assert len(imports) == 1 and json.loads(imports["new_value"].iloc[0]) == {
+        "readings": len(raw), "first_id": 1, "last_id": len(raw), "skipped": 0
+    }  # fmt: skip
+    assert (log["action"] == "insert").sum() == 40  # one per new patient
+    assert set(store.patient_versions(SYSTEM)) == {store.data_version()}
+
+
+@pytest.mark.parametrize("bad", ["value", "side"])
+def test_a_refused_file_leaves_the_store_as_it_was(tmp_path, new_db, bad):
+    """The last row breaks a rule (or cannot be typed), found by the typed pass after every row before it
+    was read: nothing is written, not even the patients, the audit entries or the data version."""
+    raw = shuffled_rows(5_000, 4)
+    raw[-1] = {**raw[-1], "value": "161"} if bad == "value" else {**raw[-1], "side": "both"}
+    store = Store(new_db("refused"))
+    version = store.data_version()
+    with pytest.raises(ValidationError) as error:
+        import_file(store, SYSTEM, write_rows(tmp_path / "bad.csv", raw), today=TODAY)
+    assert [(p.row, p.column) for p in error.value.problems] == [(len(raw) + 1, bad)]
+    assert store.export_readings(SYSTEM).empty and store.patients(SYSTEM).empty
+    assert store.audit_count(SYSTEM) == 0 and store.data_version() == version
+    assert (
+        import_file(store, SYSTEM, write_rows(tmp_path / "good.csv", raw[:-1]), today=TODAY).added
+        == len(raw) - 1
+    )
+
+
+def test_an_import_refused_for_one_patient_leaves_the_store_as_it_was(tmp_path, new_db):
+    store = Store(new_db("refused_patient"))
+    for name in ("tess", "tom"):
+        store.create_account(SYSTEM, name, "therapist", "h")
+    store.add_patient(Actor("tom", "therapist"), "P7")
+    audited = store.audit_count(SYSTEM)
+    with pytest.raises(AccessDenied, match="tess may not add or change patient 'P7'"):
+        import_file(
+            store, Actor("tess", "therapist"), write_rows(tmp_path / "p.csv", shuffled_rows(500, 5)), TODAY
+        )
+    assert store.export_readings(SYSTEM).empty and store.audit_count(SYSTEM) == audited
+    assert store.patients(SYSTEM)["patient_id"].tolist() == ["P7"]
+
+
+def test_an_import_into_a_store_with_readings_still_skips_what_is_stored(tmp_path, new_db):
+    raw = shuffled_rows(3_000, 6)
+    store = Store(new_db("again"))
+    path = write_rows(tmp_path / "once.csv", raw)
+    assert import_file(store, SYSTEM, path, today=TODAY).added == len(raw)
+    again = import_file(store, SYSTEM, write_rows(tmp_path / "twice.csv", raw + raw[:10]), today=TODAY)
+    assert (again.added, again.skipped, again.patients_created) == (10, len(raw), 0)

@@ -430,7 +430,8 @@ class Store:
         missing = self._require(cur, actor, ids, may_create=True)
         created = self._create_patients(cur, actor, missing)
         total = cur.execute("SELECT count(*) FROM incoming").fetchall()[0][0]
-        if dedupe and len(missing) < len(ids):  # patients created just now have nothing stored to match
+        deduped = dedupe and len(missing) < len(ids)  # patients created just now have nothing stored to match
+        if deduped:
             self._drop_already_stored(cur)
         added = cur.execute("SELECT count(*) FROM incoming").fetchall()[0][0]
         first_id = cur.execute("SELECT coalesce(max(id), 0) FROM readings").fetchall()[0][0]
@@ -452,7 +453,10 @@ class Store:
                 "skipped": total - added,
             }
             self._audit(cur, actor, "import", "readings", None, None, None, summary)
-            self._mark_changed(cur, "SELECT patient_id FROM incoming", [])
+            if deduped:  # some patients may have had every reading skipped
+                self._mark_changed(cur, "SELECT patient_id FROM incoming", [])
+            else:  # every patient of the file (no second pass over the rows)
+                self._mark_changed(cur, "SELECT unnest(?::VARCHAR[])", [ids])
         cur.execute("DROP TABLE incoming")
         return ImportResult(added=int(added), skipped=int(total - added), patients_created=created)
 

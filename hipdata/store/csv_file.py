@@ -112,8 +112,9 @@ def read_checked(cur, path: str | Path, header: list[str], today: date, problems
         cur.execute("DROP TABLE IF EXISTS problems")
 
 
-def read_typed(cur, path: str | Path, header: list[str], today: date) -> bool:
-    """Read the file into `incoming`, typed by DuckDB; True when every cell was taken and every row passes.
+def _typed_rows(header: list[str]) -> str:
+    """The file's rows typed by DuckDB as it reads them, with each date's text (`date_text`) for the rules
+    of _typed_rules. Parameter: the file's path.
 
     The header was checked against the catalog's column names, so it is safe to spell out here.
     """
@@ -126,34 +127,52 @@ def read_typed(cur, path: str | Path, header: list[str], today: date) -> bool:
     }
     cell = {c: c if c in header else "NULL" for c in READING_COLUMNS}  # optional columns may be absent
     context = ", ".join(f"{cell[c]}::{ENUM_TYPES[c]} AS {c}" for c in CONTEXT_COLUMNS)
+    return f"""SELECT {_unescaped("patient_id")} AS patient_id, TRY_CAST(date AS DATE) AS date, measure,
+                      coalesce(side, ''::side_id) AS side, {NUMBER.format("value")} AS value, {context},
+                      nullif({_unescaped(cell["note"])}, '') AS note, date AS date_text
+               FROM {_read_csv({c: types[c] for c in header}, store_rejects=False)}"""
+
+
+def _by_measure(rule) -> str:
+    """A measure's rule as a list indexed by the measure's enum code, for rows of _typed_rows: a lookup
+    per row, with no join."""
+    rules = ", ".join(str(rule(catalog.MEASURES[m])).lower() for m in sorted(catalog.MEASURES))
+    return f"[{rules}][enum_code(measure) + 1]"  # measure_id lists the ids in alphabetical order
+
+
+def _typed_rules() -> str:
+    """True for a row of _typed_rows that passes the rules of check_text, false (never NULL) otherwise.
+    Parameter: today.
+
+    For cells DuckDB has already typed: the date must read back exactly as written (YYYY-MM-DD, no spaces),
+    the measure's side, range and whole numbers, the lengths.
+    """
+    low, high = _by_measure(lambda m: float(m.valid_min)), _by_measure(lambda m: float(m.valid_max))
+    return f"""coalesce(
+        trim(patient_id) <> '' AND length(patient_id) <= {PATIENT_ID_MAX}
+        AND date::VARCHAR = date_text AND date >= DATE '{EARLIEST_DATE}' AND date <= ?::DATE
+        AND (side <> '') = {_by_measure(lambda m: m.sided)} AND isfinite(value) AND value BETWEEN {low} AND {high}
+        AND (NOT {_by_measure(lambda m: m.whole_numbers)} OR value = round(value))
+        AND coalesce(length(note), 0) <= {NOTE_MAX},
+        false)"""
+
+
+def read_typed(cur, path: str | Path, header: list[str], today: date) -> bool:
+    """Read the file into `incoming`, typed by DuckDB; True when every cell was taken and every row passes.
+
+    One pass: the rules run on each row as it is read, and the first row that breaks one ends the statement
+    as a cell DuckDB cannot type does (keeping every rejected row of a file of bad rows would cost
+    gigabytes); the text pass then says what is wrong.
+    """
+    cur.execute("DROP TABLE IF EXISTS reject_errors; DROP TABLE IF EXISTS reject_scans")
     try:
-        cur.execute("DROP TABLE IF EXISTS reject_errors; DROP TABLE IF EXISTS reject_scans")
         cur.execute(
-            f"""CREATE OR REPLACE TEMP TABLE incoming AS
-                SELECT {_unescaped("patient_id")} AS patient_id, TRY_CAST(date AS DATE) AS date, measure, coalesce(side, ''::side_id) AS side,
-                       {NUMBER.format("value")} AS value, {context}, nullif({_unescaped(cell["note"])}, '') AS note,
-                       date AS date_text
-                FROM {_read_csv({c: types[c] for c in header}, store_rejects=False)}""",
-            [str(path)],
+            f"""CREATE OR REPLACE TEMP TABLE incoming AS SELECT {", ".join(READING_COLUMNS)}
+                FROM ({_typed_rows(header)}) WHERE CASE WHEN {_typed_rules()} THEN true ELSE error('a row breaks a rule') END""",
+            [str(path), today],
         )
-    except duckdb.Error:  # the first cell DuckDB cannot type ends this pass (keeping every rejected row of
-        return False  # a file of bad rows would cost gigabytes); the text pass says what is wrong
-    # The rules of _check_raw, for cells DuckDB has already typed: the date must read back exactly as
-    # written (YYYY-MM-DD, no spaces), the measure's side, range and whole numbers, the lengths.
-    failing = cur.execute(
-        f"""WITH c{CATALOG_COLUMNS} AS (VALUES {_catalog_rows()})
-            SELECT count(*) FROM incoming i LEFT JOIN c ON c.catalog_measure = i.measure::VARCHAR
-            WHERE NOT coalesce(
-                trim(patient_id) <> '' AND length(patient_id) <= {PATIENT_ID_MAX}
-                AND date::VARCHAR = date_text AND date >= DATE '{EARLIEST_DATE}' AND date <= ?::DATE
-                AND (side <> '') = sided AND isfinite(value) AND value BETWEEN low AND high
-                AND (NOT whole OR value = round(value)) AND coalesce(length(note), 0) <= {NOTE_MAX},
-                false)""",
-        [today],
-    ).fetchall()[0][0]
-    if failing:
+    except duckdb.Error:
         return False
-    cur.execute("ALTER TABLE incoming DROP COLUMN date_text")
     return True
 
 
