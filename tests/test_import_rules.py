@@ -11,6 +11,7 @@ from datetime import date
 import pandas as pd
 import pytest
 
+from hipdata import catalog
 from hipdata.auth import SYSTEM, Actor
 from hipdata.contract import READING_COLUMNS, ValidationError
 from hipdata.file_import import import_file
@@ -377,3 +378,14 @@ def test_an_import_into_a_store_with_readings_still_skips_what_is_stored(tmp_pat
     assert import_file(store, SYSTEM, path, today=TODAY).added == len(raw)
     again = import_file(store, SYSTEM, write_rows(tmp_path / "twice.csv", raw + raw[:10]), today=TODAY)
     assert (again.added, again.skipped, again.patients_created) == (10, len(raw), 0)
+
+
+def test_the_measure_enum_lists_the_catalog_in_alphabetical_order(new_db):
+    """The typed rules index each measure's limits by its enum code (csv_file._by_measure)."""
+    store = Store(new_db())
+    try:
+        cur = store._engine.checker()
+        names = [r[0] for r in cur.execute("SELECT unnest(enum_range(NULL::measure_id))").fetchall()]
+        assert names == sorted(catalog.MEASURES)
+    finally:
+        store.close()
