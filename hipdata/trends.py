@@ -142,8 +142,7 @@ def weekly_values(readings: pd.DataFrame, as_of: date | None = None) -> pd.DataF
     week = series.week_of(days)
     first_week = int(week.min(initial=0))
     cell = _Coded(keys).series * (int(week.max(initial=0)) - first_week + 1) + (week - first_week)
-    order, starts, n, median = series.weekly(cell, value)
-    first = order[starts]
+    _, first, n, median = series.weekly(cell, value)
     out = keys.iloc[first].reset_index(drop=True)
     out["week"] = _as_datetime(series.monday_of(week[first]))
     out["value"] = median

@@ -25,11 +25,19 @@ def test_weekly_medians_of_any_number_of_readings_in_any_order():
     cell = np.repeat(np.arange(400), rng.integers(1, 8, 400))  # 1 to 7 readings a week
     value = rng.integers(-40, 40, len(cell)) / rng.choice([1, 2, 10], len(cell))
     shuffled = rng.permutation(len(cell))
-    order, starts, n, median = series.weekly(cell[shuffled], value[shuffled])
+    cells, first, n, median = series.weekly(cell[shuffled], value[shuffled])
     expected = pd.Series(value).groupby(cell).median()
     assert np.array_equal(median, expected.to_numpy())  # exact, not close: the middle value itself
     assert np.array_equal(n, np.bincount(cell))
-    assert np.array_equal(cell[shuffled][order[starts]], np.arange(400))
+    assert np.array_equal(cells, np.arange(400)) and np.array_equal(cell[shuffled][first], np.arange(400))
+
+
+def test_weekly_medians_of_one_reading_a_week_are_the_readings():
+    cell, value = np.array([7, 3, 5]), np.array([0.5, 1.5, 2.5])
+    cells, first, n, median = series.weekly(cell, value)
+    assert cells.tolist() == [3, 5, 7] and first.tolist() == [1, 2, 0]
+    assert n.tolist() == [1, 1, 1] and median.tolist() == [1.5, 2.5, 0.5]
+    assert [len(a) for a in series.weekly(np.zeros(0, np.int64), np.zeros(0))] == [0, 0, 0, 0]
 
 
 def test_weekly_series_decodes_cells_into_series_and_weeks():
