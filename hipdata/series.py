@@ -121,9 +121,7 @@ class Series:
         side) codes of those rows."""
         starts, counts = runs(code)
         p, m, s = keys(starts)
-        return cls(
-            starts, counts, np.asarray(value, dtype=float), np.asarray(week, dtype=float), p, m, s, labels
-        )
+        return cls(starts, counts, np.asarray(value, dtype=float), np.asarray(week), p, m, s, labels)
 
     @property
     def last(self) -> np.ndarray:
@@ -278,14 +276,14 @@ def flags(
 ) -> dict[str, np.ndarray]:
     """Rule 5 for patient codes 0..len(last_day)-1, from the weekly series and the trends of `rows` (the
     same series, or one row per series). last_day: each patient's latest reading as days since 1970-01-01,
-    int64 min for none. The asymmetric measures come as (patient, measure) code rows, by patient and
+    NO_DAY for none. The asymmetric measures come as (patient, measure) code rows, by patient and
     measure name."""
     patients = len(last_day)
     status = trend["status"]
     worsened = status == "worsened"
     asym = asymmetries(rows, trend["current"])
     return {
-        "inactive": (last_day != np.iinfo(np.int64).min) & (as_of_day - last_day >= INACTIVE_DAYS),
+        "inactive": (last_day != NO_DAY) & (as_of_day - last_day >= INACTIVE_DAYS),
         "worsening": any_per_patient(rows.patient, rows.in_groups(("rom", "field")) & worsened, patients),
         "pain_rising": any_per_patient(rows.patient, rows.in_groups(("pain",)) & worsened, patients),
         "plateau": plateau(weekly, rows, status, patients),
