@@ -54,7 +54,7 @@ def _joined(patient: np.ndarray, measure: np.ndarray, labels) -> np.ndarray:
     if len(patient):
         names = np.asarray(labels[1], dtype=object)[measure]
         starts, _ = series.runs(patient)
-        names[1:] = "|" + names[1:]  # a separator before every name but a patient's first
-        names[starts] = np.asarray(labels[1], dtype=object)[measure[starts]]
-        out[patient[starts]] = np.add.reduceat(names, starts)  # string concatenation, per patient, in C
+        parts = "|" + names  # a separator before every name but a patient's first
+        parts[starts] = names[starts]
+        out[patient[starts]] = np.add.reduceat(parts, starts)  # string concatenation, per patient, in C
     return out
