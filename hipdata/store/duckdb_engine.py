@@ -21,7 +21,9 @@ if TYPE_CHECKING:
 # Weekly medians per series (see Store.weekly): patient code, measure and side enum codes in one integer,
 # whole weeks since a Monday. Parameters: the patient ids in code order, their count, the as-of date.
 # The live readings of the coded patients on or before a day, as (series, week) cells (see series.py),
-# and each coded patient's latest reading day.
+# and each coded patient's latest reading day. Weeks count from 1900-01-01 (series.MONDAY_ZERO_DAYS), a
+# Monday on or before contract.EARLIEST_DATE: every week number is >= 0, so integer division (which rounds
+# toward zero in both engines) never puts a reading in the following week.
 _CODES = "WITH codes AS (SELECT unnest(?::VARCHAR[]) AS patient_id, unnest(range(?)) AS code)"
 SERIES_READINGS = (
     _CODES
