@@ -15,7 +15,6 @@ import numpy as np
 from hipdata import series
 from hipdata.auth import Actor
 from hipdata.store import Patients, Store
-from hipdata.store.table_csv import frame_csv
 
 
 def _keys(s: series.Series) -> dict[str, np.ndarray]:
@@ -27,7 +26,7 @@ def _keys(s: series.Series) -> dict[str, np.ndarray]:
 def trends_csv(store: Store, actor: Actor, as_of: date, patients: Patients = None) -> bytes:
     """One row per series: rules 2-4, slope included."""
     s = series.weekly_series(store.series_readings(actor, as_of, patients)).series
-    return frame_csv({**_keys(s), **series.trends(s)})
+    return store.table_csv({**_keys(s), **series.trends(s)})
 
 
 def flags_csv(store: Store, actor: Actor, as_of: date, patients: Patients = None) -> bytes:
@@ -45,7 +44,7 @@ def flags_csv(store: Store, actor: Actor, as_of: date, patients: Patients = None
         "asymmetry": _joined(found["asymmetric_patient"], found["asymmetric_measure"], s.labels)[seen],
         "plateau": found["plateau"][seen],
     }
-    return frame_csv(table)
+    return store.table_csv(table)
 
 
 def _joined(patient: np.ndarray, measure: np.ndarray, labels) -> np.ndarray:

@@ -345,3 +345,20 @@ print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
     peak = done.stdout.split()[-1]  # the last line: anything DuckDB drew before it is not the answer
     assert int(peak) < 1024, f"peak memory {peak} MiB"
+
+
+def test_store_tables_are_written_with_the_stores_own_duckdb(store):
+    """Store.table_csv writes numpy columns (text arrays included) with the store's DuckDB connection, escaped
+    as every CSV the app writes, and leaves that connection as it found it."""
+    table = {
+        "patient_id": np.array(["=1+2", "plain", "@x"], dtype=object),
+        "status": np.array(["improved", "worsened", ""]),  # numpy text, not objects
+        "value": np.array([0.1, 1 / 3, np.nan]),
+    }
+    first = store.table_csv(table)
+    assert (
+        first.decode()
+        == "patient_id,status,value\n'=1+2,improved,0.1\nplain,worsened,0.3333333333333333\n'@x,,\n"
+    )
+    assert store.table_csv(table) == first  # nothing of the first run is left behind to get in the way
+    assert store.patients(SYSTEM).empty  # and the store still reads

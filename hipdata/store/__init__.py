@@ -660,6 +660,13 @@ class Store:
             last_day,
         )
 
+    def table_csv(self, table: pd.DataFrame | dict) -> bytes:
+        """A table as spreadsheet-safe CSV (table_csv.frame_csv), written with this thread's DuckDB connection:
+        the store's own for a DuckDB store (a new in-memory database would cost more than most tables)."""
+        from hipdata.store.table_csv import frame_csv
+
+        return frame_csv(table, self._engine.checker())
+
     def weekly(self, actor: Actor, as_of: date, patient_id: Patients = None) -> pd.DataFrame:
         """Weekly medians of the live readings on or before as_of, sorted by series and week.
 

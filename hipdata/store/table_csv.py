@@ -17,6 +17,7 @@ import duckdb
 from hipdata.store.csv_file import spreadsheet_escaped
 
 if TYPE_CHECKING:
+    import numpy as np
     import pandas as pd
 
 
@@ -31,17 +32,26 @@ def _column(name: str, kind: str) -> str:
     return quoted
 
 
-def frame_csv(frame: pd.DataFrame) -> bytes:
-    """The frame as CSV bytes with a header row (list columns must be joined into text first)."""
-    con = duckdb.connect()
+def frame_csv(
+    frame: pd.DataFrame | dict[str, np.ndarray], con: duckdb.DuckDBPyConnection | None = None
+) -> bytes:
+    """The table (a DataFrame, or a dict of numpy columns) as CSV bytes with a header row; list columns must
+    be joined into text first. con: a DuckDB connection to write with (by default a new in-memory one)."""
+    if isinstance(frame, dict):  # numpy text arrays as objects: DuckDB would sort each one into an enum
+        frame = {name: c.astype(object) if c.dtype.kind == "U" else c for name, c in frame.items()}
+    own = con is None
+    con = duckdb.connect() if own else con
     try:
-        con.register("frame", frame)
-        kinds = con.execute("SELECT column_name, column_type FROM (DESCRIBE frame)").fetchall()
+        con.register("table_for_csv", frame)
+        kinds = con.execute("SELECT column_name, column_type FROM (DESCRIBE table_for_csv)").fetchall()
         select = ", ".join(_column(name, kind) for name, kind in kinds)
         with tempfile.TemporaryDirectory(prefix="hipdata-") as folder:
             path = os.path.join(folder, "table.csv")
-            con.execute(f"COPY (SELECT {select} FROM frame) TO '{path}' (HEADER)")
+            con.execute(f"COPY (SELECT {select} FROM table_for_csv) TO '{path}' (HEADER)")
             with open(path, "rb") as file:
                 return file.read()
     finally:
-        con.close()
+        if own:
+            con.close()
+        else:
+            con.unregister("table_for_csv")
