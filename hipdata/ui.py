@@ -111,24 +111,56 @@ def patient_label(patient_id: str, display_name: str | None) -> str:
     return f"{patient_id} · {display_name}" if display_name else patient_id
 
 
+PICK_LIST_MAX = 200  # patients offered at once; a longer list is searched first (an admin of a whole network)
+
+
 def pick_patient(actor: Actor, key: str = "patient") -> str | None:
-    """Patients get themselves; therapists and admins choose among the patients they may see."""
+    """Patients get themselves; therapists and admins choose among the patients they may see, searching by
+    id or name when there are more than PICK_LIST_MAX."""
     if actor.role == "patient":
         return actor.patient_id
     patients = store().patients(actor)
     if patients.empty:
         st.info("No patients yet. Add one on the Data page, or load the demo data.")
         return None
+    wanted = st.session_state.get("review_patient")
+    if len(patients) > PICK_LIST_MAX:
+        patients = _found(patients, key, wanted)
+        if patients.empty:
+            return None
     # As Python lists first: iterating the frame's string columns costs 15 times as much (60 ms at 20,000).
     ids = patients["patient_id"].tolist()
     labels = dict(zip(ids, patients["display_name"].fillna("").tolist(), strict=True))
-    wanted = st.session_state.get("review_patient")
     index = ids.index(wanted) if wanted in ids else 0
     chosen = st.selectbox(
         "Patient", ids, index=index, key=key, format_func=lambda p: patient_label(p, labels[p])
     )
     st.session_state["review_patient"] = chosen
     return chosen
+
+
+def _found(patients: pd.DataFrame, key: str, wanted: str | None) -> pd.DataFrame:
+    """The patients whose id or name holds the searched text (any case), at most PICK_LIST_MAX of them, with
+    the patient already chosen first when the search leaves them out."""
+    text = st.text_input("Find a patient", key=f"{key}-find", placeholder="Part of an id or a name").strip()
+    found = patients
+    if text:
+
+        def holds(column: str) -> pd.Series:
+            return patients[column].fillna("").str.contains(text, case=False, regex=False)
+
+        found = patients[holds("patient_id") | holds("display_name")]
+    if found.empty:
+        st.info(f"No patient's id or name contains {text!r}.")
+        return found
+    shown = found.head(PICK_LIST_MAX)
+    if wanted is not None and not text and wanted not in set(shown["patient_id"]):
+        shown = pd.concat([patients[patients["patient_id"] == wanted], shown.head(PICK_LIST_MAX - 1)])
+    if len(found) > len(shown):
+        st.caption(
+            f"{len(found):,} patients match; the first {len(shown):,} are listed. Type more to narrow."
+        )
+    return shown
 
 
 def series_label(measure_id: str, side: str) -> str:

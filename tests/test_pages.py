@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from hipdata import auth
+from hipdata import auth, ui
 from hipdata.auth import SYSTEM
 from hipdata.demo import load_demo
 from hipdata.store import Store
@@ -331,3 +331,29 @@ def test_a_patient_without_a_name_is_picked_by_id_alone(db):
     db.add_patient(SYSTEM, "P8", "Pia Named")
     at = app(token, "app_pages/progress.py")
     assert at.selectbox(key="progress-patient").options == ["P8 · Pia Named", "P9"]
+
+
+def test_a_long_patient_list_is_searched_by_id_or_name(db):
+    token = account(db, "ada", "admin")
+    many = ui.PICK_LIST_MAX + 50
+    names = [f"Name {k:03d}" if k != 7 else "Zoë Ströbel" for k in range(many)]
+    db.add_patients(
+        SYSTEM, pd.DataFrame({"patient_id": [f"P{k:03d}" for k in range(many)], "display_name": names})
+    )
+    at = app(token, "app_pages/progress.py")
+    pick = at.selectbox(key="progress-patient")
+    assert len(pick.options) == ui.PICK_LIST_MAX and pick.value == "P000"
+    assert f"{many:,} patients match" in texts(at)
+    at.text_input(key="progress-patient-find").input("ströb").run()  # any case, any script
+    assert at.selectbox(key="progress-patient").options == ["P007 · Zoë Ströbel"]
+    assert at.session_state["review_patient"] == "P007" and not at.exception
+    at.text_input(key="progress-patient-find").input("P24").run()  # by id: P240 to P249
+    assert len(at.selectbox(key="progress-patient").options) == 10
+    at.text_input(key="progress-patient-find").input("nobody").run()
+    assert "No patient's id or name contains 'nobody'" in texts(at) and not at.exception
+    at = app(token)  # a patient opened from elsewhere (the caseload) is listed and chosen, first
+    at.session_state["review_patient"] = "P230"
+    at.switch_page("app_pages/progress.py").run()
+    pick = at.selectbox(key="progress-patient")
+    assert pick.value == "P230" and pick.options[0].startswith("P230")
+    assert len(pick.options) == ui.PICK_LIST_MAX
