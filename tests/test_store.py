@@ -204,6 +204,25 @@ def test_access_denied_for_one_patient_writes_nothing(store, make_readings):
     assert weekly_table(store) == []
 
 
+@pytest.mark.parametrize(
+    "table, row, unknown",
+    [
+        ("programme", {"exercise": "clamshell", "sessions_per_week": 3, "dose": ""}, "exercise 'clamshell'"),
+        ("exercise_log", {"week": pd.Timestamp("2026-01-05"), "exercise": "", "sessions": 2}, "exercise ''"),
+        ("goals", {"measure": "hip_flex", "side": "left", "target": 110.0,
+                   "target_date": pd.Timestamp("2026-06-01")}, "measure 'hip_flex'"),
+    ],
+)  # fmt: skip
+def test_records_naming_nothing_in_the_catalog_are_refused_whole(store, table, row, unknown):
+    store.add_patient(SYSTEM, "P1")
+    good = {"programme": "ninety_ninety", "exercise_log": "ninety_ninety", "goals": "hip_flexion"}[table]
+    key = "measure" if table == "goals" else "exercise"
+    rows = pd.DataFrame([{**row, key: good, "patient_id": "P1"}, {**row, "patient_id": "P1"}])
+    with pytest.raises(ValueError, match=f"{table}: {unknown} is not in the catalog; allowed: .*{good}"):
+        store.add_records(SYSTEM, table, rows)
+    assert store.records(SYSTEM, table).empty  # the good row did not go in either
+
+
 def test_patient_cannot_create_patients(store, make_readings):
     store.add_patient(SYSTEM, "P1")
     with pytest.raises(AccessDenied, match="may not add or change patient 'NEW'"):

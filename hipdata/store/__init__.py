@@ -21,7 +21,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from hipdata import messages
+from hipdata import catalog, messages
 from hipdata.auth import ROLES, Actor
 from hipdata.contract import OPTIONAL_COLUMNS, PATIENT_ID_MAX, READING_COLUMNS
 from hipdata.store import csv_file, duckdb_engine
@@ -40,6 +40,13 @@ THERAPIST_TABLES = ("goals", "notes", "programme", "plans")  # patients read the
 _AS_TEXT = ", ".join(f"{c}::VARCHAR AS {c}" if c in ENUM_TYPES else c for c in READING_COLUMNS)
 DEDUPE_KEY = READING_COLUMNS  # a reading is the same reading when every column of the CSV is the same
 _NULLABLE = OPTIONAL_COLUMNS  # the reading columns that may be NULL
+# Columns of the other patient-owned tables that name a catalog entry. The pages offer only catalog entries;
+# the store refuses anything else from any caller, so a page never meets an id it cannot show.
+CATALOG_COLUMNS = {
+    ("programme", "exercise"): catalog.EXERCISES,
+    ("exercise_log", "exercise"): catalog.EXERCISES,
+    ("goals", "measure"): catalog.MEASURES,
+}
 
 
 Patients = str | list[str] | None  # one patient, several, or every patient the actor may see
@@ -81,6 +88,17 @@ def _first(result) -> tuple | None:
 def _not_theirs(actor: Actor, patient_id: str) -> str:
     """The refusal for a patient id outside the actor's reach; it never says whether the patient exists."""
     return f"{actor.username} may not add or change patient {patient_id!r}"
+
+
+def _require_catalog_ids(table: str, rows: pd.DataFrame) -> None:
+    """Refuse rows whose catalog columns (CATALOG_COLUMNS) name something the catalog does not hold."""
+    for (of, column), entries in CATALOG_COLUMNS.items():
+        if of == table and column in rows:
+            unknown = rows.loc[~rows[column].isin(list(entries)), column]
+            if len(unknown):
+                raise ValueError(
+                    f"{table}: {column} {unknown.iloc[0]!r} is not in the catalog; allowed: {', '.join(entries)}"
+                )
 
 
 def _json(row: dict | None) -> str | None:
@@ -780,6 +798,7 @@ class Store:
     # ---- generic patient-owned records (exercise log, goals, notes, programme, LEFS) ------------
 
     def _insert_owned(self, cur, actor: Actor, table: str, rows: pd.DataFrame) -> None:
+        _require_catalog_ids(table, rows)
         self._require(cur, actor, rows["patient_id"].unique().tolist())
         first_id = cur.execute(f"SELECT coalesce(max(id), 0) FROM {table}").fetchall()[0][0]
         cols = ", ".join(rows.columns)
