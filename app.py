@@ -4,12 +4,16 @@ import streamlit as st
 
 from hipdata import ui
 
+actor = ui.current_actor()
 PAGES = {
     "checkin": st.Page(
         "app_pages/checkin.py", title="Weekly check-in", icon=":material/edit_note:", url_path="checkin"
     ),
     "progress": st.Page(
-        "app_pages/progress.py", title="My progress", icon=":material/trending_up:", url_path="progress"
+        "app_pages/progress.py",
+        title="My progress" if actor is None or actor.role == "patient" else "Progress",
+        icon=":material/trending_up:",
+        url_path="progress",
     ),
     "caseload": st.Page(
         "app_pages/caseload.py", title="Caseload", icon=":material/groups:", url_path="caseload"
@@ -29,7 +33,6 @@ MENU = {
     "admin": ["caseload", "review", "data", "checkin", "progress", "users", "audit"],
 }
 
-actor = ui.current_actor()
 # Patients log on a phone: a narrow column. Therapists scan tables: the full width.
 wide = actor is not None and actor.role != "patient"
 st.set_page_config(page_title="hipdata", page_icon=ui.PAGE_ICON, layout="wide" if wide else "centered")

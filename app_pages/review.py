@@ -81,7 +81,7 @@ with programme_tab:
     log = store.records(actor, "exercise_log", patient)
     if len(programme):
         st.dataframe(ui.programme_table(programme), hide_index=True, width="stretch")
-        st.plotly_chart(charts.adherence_chart(log, programme), key="adherence")
+        ui.chart(charts.adherence_chart(log, programme), key="adherence")
     with st.form("add_exercise", clear_on_submit=True):
         exercise = st.selectbox(
             "Exercise", list(catalog.EXERCISES), format_func=lambda e: catalog.EXERCISES[e].label
@@ -110,7 +110,7 @@ with lefs_tab:
     st.subheader("LEFS questionnaire")
     scores = store.records(actor, "lefs", patient)
     if len(scores):
-        st.plotly_chart(charts.lefs_chart(scores), key="lefs")
+        ui.chart(charts.lefs_chart(scores), key="lefs")
         summary = lefs.summary(scores).iloc[0]
         st.caption(
             f"Latest {summary.lefs_latest}/80, change {summary.lefs_change:+d} (9 points or more is important)."

@@ -163,6 +163,12 @@ def _found(patients: pd.DataFrame, key: str, wanted: str | None) -> pd.DataFrame
     return shown
 
 
+def chart(figure, key: str) -> None:
+    """A Plotly chart without Plotly's tool bar: on a phone the bar shows all the time, over the chart's
+    title. Dragging still zooms and a double tap resets; Streamlit's full-screen button stays."""
+    st.plotly_chart(figure, key=key, config={"displayModeBar": False})
+
+
 def series_label(measure_id: str, side: str) -> str:
     label = catalog.MEASURES[measure_id].label
     return f"{label} ({side})" if side else label
@@ -308,13 +314,13 @@ def progress_view(actor: Actor, patient_id: str, with_goals: bool = True, key: s
     )
     figures = _progress_figures(db_path(), version, actor, patient_id, as_of, group, since, with_goals)
     glance, *charts = figures.items()
-    st.plotly_chart(glance[1], key=f"{key}-glance")
+    chart(glance[1], key=f"{key}-glance")
     rows = result.trends[result.trends["measure"].map(lambda m: catalog.MEASURES[m].group) == group]
     columns = st.columns(2)
     for i, row in enumerate(rows.itertuples(index=False)):  # at most 8 cards: display, not analysis
         metric_card(columns[i % 2], row)
     for name, figure in charts:
-        st.plotly_chart(figure, key=f"{key}-{name}")
+        chart(figure, key=f"{key}-{name}")
     explainer()
 
 

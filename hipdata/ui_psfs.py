@@ -10,7 +10,7 @@ import streamlit as st
 from hipdata import psfs
 from hipdata.auth import Actor
 from hipdata.contract import ValidationError
-from hipdata.ui import STATUS_WORDS, db_path, md_escape, patient_version, store
+from hipdata.ui import STATUS_WORDS, chart, db_path, md_escape, patient_version, store
 
 
 def psfs_form(actor: Actor, patient_id: str, day: date) -> None:
@@ -73,7 +73,9 @@ def _psfs_trend(path: str, version: int, actor: Actor, patient_id: str, as_of: d
 
 def psfs_view(actor: Actor, patient_id: str, key: str = "psfs") -> None:
     """The PSFS trend with its MDC band and the verdict in words, for the progress and review pages."""
-    trend, chart = _psfs_trend(db_path(), patient_version(actor, patient_id), actor, patient_id, date.today())
+    trend, figure = _psfs_trend(
+        db_path(), patient_version(actor, patient_id), actor, patient_id, date.today()
+    )
     st.subheader("Your activities (PSFS)" if actor.role == "patient" else "The patient's activities (PSFS)")
     if trend is None:
         st.caption("No PSFS yet: the check-in asks for it at the start, then every 2 weeks.")
@@ -87,7 +89,7 @@ def psfs_view(actor: Actor, patient_id: str, key: str = "psfs") -> None:
         help=f"Baseline {mean['baseline']:.1f}; MDC {psfs.MDC:g} points for the mean, {psfs.MDC_ACTIVITY:g} for one activity.",
         border=True,
     )  # fmt: skip
-    st.plotly_chart(chart, key=f"{key}-chart")
+    chart(figure, key=f"{key}-chart")
     table = trend[trend["series"] != psfs.MEAN]
     st.dataframe(
         pd.DataFrame({"Activity": table["series"], "Baseline": table["baseline"], "Current": table["current"],

@@ -194,6 +194,9 @@ def test_locked_account_stays_locked_with_the_right_password(server, page):
 
 def test_admin_sees_users_and_audit(server, page):
     sign_in(page, server, "ada")
+    menu = page.locator("[data-testid='stSidebarNav'] a")
+    expect(menu.filter(has_text="Progress")).to_have_count(1)
+    expect(menu.filter(has_text="My progress")).to_have_count(0)  # a patient's own page only
     page.get_by_role("link", name="Users").click()
     settle(page)
     expect(page.get_by_role("heading", name="Users")).to_be_visible()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -227,6 +228,8 @@ def test_progress_page_explains_the_rules(db):
     assert any(e.label == "How we read your progress" for e in at.expander)
     assert "minimal detectable change" in texts(at)
     assert len(at.get("plotly_chart")) >= 2
+    # no Plotly tool bar: on a phone it covers the chart titles
+    assert all(json.loads(c.proto.config) == {"displayModeBar": False} for c in at.get("plotly_chart"))
 
 
 def test_review_adds_a_goal_and_a_note(db):
