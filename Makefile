@@ -7,6 +7,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 STORE ?=
+# Tests run on every core, at most four (pytest-xdist): each worker has its own databases and servers.
+PARALLEL ?= -n auto --maxprocesses 4
 
 ifneq ($(filter-out duckdb postgres,$(STORE)),)
 $(error STORE must be duckdb or postgres (or empty for both), not $(STORE))
@@ -28,10 +30,10 @@ test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 ifneq ($(STORE),postgres)
-	$(BIN)/pytest -q --store=duckdb
+	$(BIN)/pytest -q $(PARALLEL) --store=duckdb
 endif
 ifneq ($(STORE),duckdb)
-	scripts/with-postgres $(BIN)/pytest -q --store=postgres
+	scripts/with-postgres $(BIN)/pytest -q $(PARALLEL) --store=postgres
 endif
 
 lint: $(STAMP)
