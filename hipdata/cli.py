@@ -388,9 +388,9 @@ def users_list(ctx) -> None:
 
     frame = open_store(ctx).accounts(SYSTEM)
     frame["patients"] = frame["patients"].map(lambda p: "" if pd.api.types.is_scalar(p) else "|".join(p))
-    click.echo(
-        frame.drop(columns=["created_at"]).to_string(index=False) if len(frame) else "No accounts yet."
-    )
+    frame = frame.drop(columns=["created_at"]).astype(object)
+    shown = frame.where(frame.notna(), "")  # no value is blank, not None or NaN
+    click.echo(shown.to_string(index=False) if len(frame) else "No accounts yet.")
 
 
 @users.command("disable")

@@ -344,6 +344,9 @@ def test_users_list_shows_no_hash(run_cli, fast_hashing):
         assert word in out
     assert "argon2" not in out and "password" not in out and "$" not in out
     assert "created_at" not in out
+    rows = {line.split()[0]: line.split() for line in out.splitlines()[1:]}
+    assert rows["t1"] == ["t1", "therapist", "False", "False", "P1"]  # its patient; no None or NaN
+    assert rows["pat"] == ["pat", "patient", "P1", "False", "False"]
 
 
 def test_users_disable(run_cli, fast_hashing):
