@@ -154,8 +154,9 @@ def _found(patients: pd.DataFrame, key: str, wanted: str | None) -> pd.DataFrame
         st.info(f"No patient's id or name contains {text!r}.")
         return found
     shown = found.head(PICK_LIST_MAX)
-    if wanted is not None and not text and wanted not in set(shown["patient_id"]):
-        shown = pd.concat([patients[patients["patient_id"] == wanted], shown.head(PICK_LIST_MAX - 1)])
+    chosen = found[found["patient_id"] == wanted] if not text else found.iloc[:0]
+    if len(chosen) and not shown["patient_id"].eq(wanted).any():  # an id they may not see is no one
+        shown = pd.concat([chosen, shown.head(PICK_LIST_MAX - 1)])
     if len(found) > len(shown):
         st.caption(
             f"{len(found):,} patients match; the first {len(shown):,} are listed. Type more to narrow."

@@ -360,3 +360,8 @@ def test_a_long_patient_list_is_searched_by_id_or_name(db):
     pick = at.selectbox(key="progress-patient")
     assert pick.value == "P230" and pick.options[0].startswith("P230")
     assert len(pick.options) == ui.PICK_LIST_MAX
+    at = app(token)  # an id outside the list (a stale or edited session) takes no one's place
+    at.session_state["review_patient"] = "P999"
+    at.switch_page("app_pages/progress.py").run()
+    pick = at.selectbox(key="progress-patient")
+    assert pick.value == "P000" and len(pick.options) == ui.PICK_LIST_MAX
