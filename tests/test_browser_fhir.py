@@ -60,8 +60,10 @@ def test_fhir_bundle_goes_from_the_review_page_to_the_data_page_of_an_empty_data
             context = chromium.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)
             page = context.new_page()
             sign_in(page, url, "tess")
+            expect(page.get_by_role("heading", name="Caseload")).to_be_visible()  # not mid-run
             page.get_by_role("button", name="Open review").click()
             settle(page)
+            expect(page.get_by_role("heading", name="Patient review")).to_be_visible()
             page.get_by_role("tab", name="PSFS").click()
             settle(page)
             expect(
