@@ -24,9 +24,33 @@ def _keys(s: series.Series) -> dict[str, np.ndarray]:
 
 
 def trends_csv(store: Store, actor: Actor, as_of: date, patients: Patients = None) -> bytes:
-    """One row per series: rules 2-4, slope included."""
-    s = series.weekly_series(store.series_readings(actor, as_of, patients)).series
-    return store.table_csv({**_keys(s), **series.trends(s)})
+    """One row per series: rules 2-4, slope included.
+
+    The numbers that depend on the readings alone (weeks, baseline, current, slope) are kept in the store
+    per patient version, so a run computes only the patients changed since the last one; the verdicts
+    (change, MDC, status) come from the catalog on every run."""
+    stale = store.trends_to_compute(actor, as_of, patients)
+    if stale is None:  # a day before some readings: computed, not kept
+        s = series.weekly_series(store.series_readings(actor, as_of, patients)).series
+        return store.table_csv({**_keys(s), **series.trends(s)})
+    ids, versions, everyone = stale
+    if ids:
+        s = series.weekly_series(store.series_readings(actor, as_of, ids)).series
+        numbers = series.trend_numbers(s)
+        codes = {"patient": s.patient, "measure": s.measure, "side": s.side}
+        kept = {name: numbers[name] for name in ("weeks", "baseline", "current")}
+        store.keep_trends(ids, versions, as_of, {**codes, **kept, "slope": numbers["slope_per_week"]})
+        if everyone:  # nothing kept to read back
+            return store.table_csv({**_keys(s), **series.verdicts(s.measure, s.labels[1], numbers)})
+    kept = store.kept_trends(actor, as_of, patients)
+    measures, sides = kept.pop("labels")
+    numbers = {**kept, "slope_per_week": kept.pop("slope")}
+    return store.table_csv({
+        "patient_id": kept.pop("patient_id"),
+        "measure": np.asarray(measures, dtype=object)[kept["measure"]],
+        "side": np.asarray(sides, dtype=object)[kept["side"]],
+        **series.verdicts(kept["measure"], measures, numbers),
+    })  # fmt: skip
 
 
 def flags_csv(store: Store, actor: Actor, as_of: date, patients: Patients = None) -> bytes:

@@ -138,28 +138,46 @@ class Series:
 
     def catalog(self, field: str) -> np.ndarray:
         """A catalog field of each series' measure; a measure the catalog does not know is an error."""
-        names = self.labels[1]
-        unknown = sorted({names[i] for i in np.unique(self.measure)} - set(catalog.MEASURES))
-        if unknown:
-            raise ValueError(f"measures not in the catalog: {', '.join(unknown)}")
-        table = [getattr(catalog.MEASURES[m], field) if m in catalog.MEASURES else None for m in names]
-        return np.asarray(table)[self.measure]
+        return measure_field(self.measure, self.labels[1], field)
 
     def in_groups(self, groups: tuple[str, ...]) -> np.ndarray:
         return np.isin(self.catalog("group"), groups)
 
 
-def trends(s: Series, slopes: bool = True) -> dict[str, np.ndarray]:
-    """Rules 2-4 per series: weeks, baseline, current, change, improvement, mdc, slope_per_week (NaN
-    under 3 weeks, or everywhere when slopes=False) and status."""
-    baseline = (s.v[s.starts] + s.v[np.minimum(s.starts + 1, s.last)]) / 2
-    current = (s.v[s.from_end(1)] + s.v[s.last]) / 2
-    direction, mdc = s.catalog("direction").astype(float), s.catalog("mdc").astype(float)
+def measure_field(measure: np.ndarray, names: Sequence[str], field: str) -> np.ndarray:
+    """A catalog field of each measure code (into `names`); a measure the catalog does not know is an
+    error."""
+    unknown = sorted({names[i] for i in np.unique(measure)} - set(catalog.MEASURES))
+    if unknown:
+        raise ValueError(f"measures not in the catalog: {', '.join(unknown)}")
+    table = [getattr(catalog.MEASURES[m], field) if m in catalog.MEASURES else None for m in names]
+    return np.asarray(table)[measure]
+
+
+def trend_numbers(s: Series, slopes: bool = True) -> dict[str, np.ndarray]:
+    """Rules 2-4's numbers per series, which depend on the readings alone: weeks, baseline, current and
+    slope_per_week (NaN under 3 weeks, or everywhere when slopes=False)."""
+    return {
+        "weeks": s.counts.astype(np.int64),
+        "baseline": (s.v[s.starts] + s.v[np.minimum(s.starts + 1, s.last)]) / 2,
+        "current": (s.v[s.from_end(1)] + s.v[s.last]) / 2,
+        "slope_per_week": theil_sen(s) if slopes else np.full(len(s.starts), np.nan),
+    }
+
+
+def verdicts(
+    measure: np.ndarray, names: Sequence[str], numbers: dict[str, np.ndarray]
+) -> dict[str, np.ndarray]:
+    """Rules 2-4 per series from its measure (codes into `names`) and trend_numbers: weeks, baseline,
+    current, change, improvement, mdc, slope_per_week and status."""
+    weeks, baseline, current = numbers["weeks"], numbers["baseline"], numbers["current"]
+    direction = measure_field(measure, names, "direction").astype(float)
+    mdc = measure_field(measure, names, "mdc").astype(float)
     change = current - baseline
     improvement = change * direction
     status = np.select(
         [
-            s.counts < MIN_WEEKS_STATUS,
+            weeks < MIN_WEEKS_STATUS,
             detectable(improvement, mdc, baseline, current),
             detectable(-improvement, mdc, baseline, current),
         ],
@@ -167,15 +185,20 @@ def trends(s: Series, slopes: bool = True) -> dict[str, np.ndarray]:
         default=STATUSES[3],
     )
     return {
-        "weeks": s.counts.astype(np.int64),
+        "weeks": weeks,
         "baseline": baseline,
         "current": current,
         "change": change,
         "improvement": improvement,
         "mdc": mdc,
-        "slope_per_week": theil_sen(s) if slopes else np.full(len(s.starts), np.nan),
+        "slope_per_week": numbers["slope_per_week"],
         "status": status,
     }
+
+
+def trends(s: Series, slopes: bool = True) -> dict[str, np.ndarray]:
+    """Rules 2-4 per series (see verdicts); slopes=False leaves slope_per_week NaN."""
+    return verdicts(s.measure, s.labels[1], trend_numbers(s, slopes))
 
 
 def theil_sen(s: Series) -> np.ndarray:

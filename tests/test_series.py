@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 import sys
 from datetime import date
@@ -11,9 +12,10 @@ import pandas as pd
 import pytest
 
 from bench import shapes
-from hipdata import series
+from hipdata import catalog, series
 from hipdata.analysis import progress
-from hipdata.auth import SYSTEM
+from hipdata.auth import SYSTEM, Actor
+from hipdata.checkin import monday
 from hipdata.file_import import import_file
 from hipdata.progress_csv import flags_csv, trends_csv
 from hipdata.store import Store
@@ -149,3 +151,103 @@ def test_the_csv_commands_never_import_pandas(tmp_path):
         done = subprocess.run([sys.executable, "-c", code, str(db), command], capture_output=True, text=True)
         assert done.stderr.strip().splitlines()[-1] == "False", done.stderr
         assert done.stdout.count("\n") > 3
+
+
+# ---- kept trends: the command line's trends keep each series' numbers per patient version -------------
+
+TODAY = date.today()
+
+
+def _day(weeks_ago: int) -> str:
+    return date.fromordinal(TODAY.toordinal() - 7 * weeks_ago).isoformat()
+
+
+def _computed(store: Store, as_of: date = TODAY, patients=None, actor=SYSTEM) -> bytes:
+    """The trends table as the pages compute it from the readings (nothing kept)."""
+    return _frame_csv(progress(store, actor, as_of, patients).trends)
+
+
+@pytest.fixture
+def kept(new_db, make_readings):
+    """P1 and P2, six weeks of flexion on both sides; one of P1's readings deleted. Trends run once."""
+    store = Store(new_db())
+    rows = [{"patient_id": p, "date": _day(w), "side": s, "value": 100 + w * (1 + (p == "P2"))}
+            for p in ("P1", "P2") for s in ("left", "right") for w in range(6)]  # fmt: skip
+    store.add_readings(SYSTEM, make_readings(*rows, {"date": _day(0), "value": 134}, today=TODAY))
+    store.delete_row(SYSTEM, "readings", _reading(store, 134))
+    store.add_patient(SYSTEM, "P3")  # no readings: kept as such, not recomputed on every run
+    assert trends_csv(store, SYSTEM, TODAY) == _computed(store)
+    assert store.trends_to_compute(SYSTEM, TODAY) == ([], [], False)
+    yield store
+    store.close()
+
+
+def _reading(store: Store, value: float, deleted: bool = False) -> int:
+    rows = store.deleted_readings(SYSTEM, "P1") if deleted else store.readings(SYSTEM, "P1")
+    return int(rows.loc[rows["value"] == value, "id"].iloc[0])
+
+
+def _one(make_readings, value: float, weeks_ago: int = 0, side: str = "left"):
+    return make_readings({"date": _day(weeks_ago), "side": side, "value": value}, today=TODAY)
+
+
+KEPT_WRITES = {
+    "add_readings": lambda s, mr, tmp: s.add_readings(SYSTEM, _one(mr, 140)),
+    "save_checkin": lambda s, mr, tmp: s.save_checkin(SYSTEM, "P1", monday(TODAY), _one(mr, 141), None),
+    "update_reading": lambda s, mr, tmp: s.update_reading(SYSTEM, _reading(s, 101), _one(mr, 90, 1)),
+    "delete_reading": lambda s, mr, tmp: s.delete_row(SYSTEM, "readings", _reading(s, 105)),
+    "restore_reading": lambda s, mr, tmp: s.restore_reading(SYSTEM, _reading(s, 134, deleted=True)),
+    "import_csv": lambda s, mr, tmp: import_file(s, SYSTEM, _file(tmp, "P1,{},hip_flexion,right,70")),
+    "a new series": lambda s, mr, tmp: s.add_readings(SYSTEM, _one(mr, 30, 3, "right").assign(measure="hip_abduction")),
+    "a patient's first readings": lambda s, mr, tmp: import_file(s, SYSTEM, _file(tmp, "P3,{},pain_low_back,,4")),
+}  # fmt: skip
+
+
+def _file(folder, row: str):
+    path = folder / "readings.csv"
+    path.write_text("patient_id,date,measure,side,value\n" + row.format(_day(0)) + "\n")
+    return path
+
+
+@pytest.mark.parametrize("write", list(KEPT_WRITES))
+def test_a_write_recomputes_the_kept_trends_of_the_patient_it_changed_and_no_other(
+    kept, make_readings, tmp_path, write
+):
+    before = trends_csv(kept, SYSTEM, TODAY)
+    KEPT_WRITES[write](kept, make_readings, tmp_path)
+    changed = "P3" if write == "a patient's first readings" else "P1"
+    ids, versions, everyone = kept.trends_to_compute(SYSTEM, TODAY)
+    assert ids == [changed] and versions == [kept.patient_version(SYSTEM, changed)] and not everyone
+    after = trends_csv(kept, SYSTEM, TODAY)
+    assert after != before and after == _computed(kept)
+    assert kept.trends_to_compute(SYSTEM, TODAY)[0] == []
+    assert trends_csv(kept, SYSTEM, TODAY) == after  # read back as kept
+
+
+def test_kept_trends_hold_on_later_days_but_earlier_days_are_computed(kept, make_readings):
+    later = date.fromordinal(TODAY.toordinal() + 9)
+    assert kept.trends_to_compute(SYSTEM, later) == ([], [], False)
+    assert trends_csv(kept, SYSTEM, later) == _computed(kept, later)
+    earlier = date.fromordinal(TODAY.toordinal() - 10)  # before this week's readings: not kept
+    assert kept.trends_to_compute(SYSTEM, earlier) is None
+    assert trends_csv(kept, SYSTEM, earlier) == _computed(kept, earlier) != _computed(kept)
+    assert kept.trends_to_compute(SYSTEM, TODAY) == ([], [], False)  # still kept through today
+    before = kept.trends_to_compute(SYSTEM, date.fromordinal(TODAY.toordinal() - 1))
+    assert before is None  # today's readings are after yesterday
+
+
+def test_kept_trends_are_read_within_the_readers_scope(kept):
+    kept.create_account(SYSTEM, "tess", "therapist", None)
+    kept.assign(SYSTEM, "P2", "tess")
+    tess = Actor("tess", "therapist")
+    mine = trends_csv(kept, tess, TODAY)
+    assert mine == _computed(kept, actor=tess) and b"P1" not in mine and b"P2" in mine
+    assert trends_csv(kept, SYSTEM, TODAY, "P2") == _computed(kept, patients="P2") == mine
+
+
+def test_kept_numbers_take_their_verdicts_from_the_catalog_of_the_day(kept, monkeypatch):
+    assert b"worsened" not in trends_csv(kept, SYSTEM, TODAY)
+    narrower = dataclasses.replace(catalog.MEASURES["hip_flexion"], mdc=5.0)
+    monkeypatch.setitem(catalog.MEASURES, "hip_flexion", narrower)
+    text = trends_csv(kept, SYSTEM, TODAY)
+    assert text == _computed(kept) and b",5.0,-2.0,worsened" in text

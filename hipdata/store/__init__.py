@@ -664,8 +664,7 @@ class Store:
             "weeks": series.WEEK_SPAN,
         }
         cols = cur.execute(self._engine.series_readings.format(**spans), [ids, len(ids), as_of]).fetchnumpy()
-        labels = [[r[0] for r in cur.execute(f"SELECT unnest(enum_range(NULL::{ENUM_TYPES[c]}))").fetchall()]
-                  for c in ("measure", "side")]  # fmt: skip
+        labels = self._enum_labels()
         last_day = None
         if last_days:
             last = cur.execute(self._engine.last_days, [ids, len(ids), as_of]).fetchnumpy()
@@ -676,6 +675,97 @@ class Store:
             cols["value"].astype(float, copy=False),
             (ids, *labels),
             last_day,
+        )
+
+    # ---- kept trends: each series' numbers, kept with the patient version they were computed at ------
+
+    def trends_to_compute(
+        self, actor: Actor, as_of: date, patients: Patients = None
+    ) -> tuple[list[str], list[int], bool] | None:
+        """The patients in view whose kept trends do not hold on as_of (never kept, changed since, or kept
+        through a later day), in id order, with their versions; and whether that is every patient in view.
+
+        Read before their readings are: a write in between leaves a version older than the readings, which
+        costs only a recomputation next time. None when a patient in view has a live reading after as_of:
+        trends on an earlier day are computed each time, not kept."""
+        where, params = self._scope(actor)
+        only, only_params = _only(patients)
+        cur = self._cursor()
+        later = f"SELECT 1 FROM readings WHERE deleted_at IS NULL AND date > ?::DATE AND {where} AND {only} LIMIT 1"
+        if _first(cur.execute(later, [as_of, *params, *only_params])):
+            return None
+        where, params = self._scope(actor, "p.patient_id")
+        only, only_params = _only(patients, "p.patient_id")
+        rows = cur.execute(
+            f"""SELECT p.patient_id, p.changed, k.patient_id IS NOT NULL FROM patients p
+                LEFT JOIN kept_trends k
+                       ON k.patient_id = p.patient_id AND k.changed = p.changed AND k.through <= ?::DATE
+                WHERE {where} AND {only} ORDER BY 1""",
+            [as_of, *params, *only_params],
+        ).fetchall()
+        stale = [(p, changed) for p, changed, kept in rows if not kept]
+        return [p for p, _ in stale], [c for _, c in stale], len(stale) == len(rows)
+
+    def keep_trends(self, ids: list[str], versions: list[int], as_of: date, numbers: dict) -> None:
+        """Keep the trend numbers computed over every live reading of the patients `ids` (at `versions`, as
+        trends_to_compute gave them). `numbers` has one row per series: patient (a code into ids), measure
+        and side (enum codes), weeks, baseline, current and slope (NaN under three weeks; DuckDB keeps it as
+        NULL). Derived data: no audit entry, no new data
+        version."""
+        import numpy as np
+
+        marks = {
+            "code": np.arange(len(ids)),
+            "patient_id": np.asarray(ids, dtype=object),
+            "changed": np.asarray(versions, dtype=np.int64),
+        }
+        with (
+            self._write_lock,
+            self._engine.transaction() as cur,
+            self._engine.registered(cur, "new_marks", marks, None),
+            self._engine.registered(cur, "new_series", numbers, None),
+        ):
+            for table in ("kept_trends", "kept_series"):  # every version (a later run may have kept one)
+                cur.execute(f"DELETE FROM {table} WHERE patient_id IN (SELECT patient_id FROM new_marks)")
+            cur.execute("INSERT INTO kept_trends SELECT patient_id, changed, ?::DATE FROM new_marks", [as_of])
+            cur.execute(
+                """INSERT INTO kept_series
+                       SELECT m.patient_id, m.changed, (enum_range(NULL::measure_id))[s.measure + 1],
+                              (enum_range(NULL::side_id))[s.side + 1], s.weeks, s.baseline, s.current, s.slope
+                       FROM new_series s JOIN new_marks m ON m.code = s.patient"""
+            )
+
+    def kept_trends(self, actor: Actor, as_of: date, patients: Patients = None) -> dict:
+        """The kept trend numbers of the patients in view whose kept trends hold on as_of, one row per
+        series in series order (patient id, measure, side): patient_id as text, measure and side as enum
+        codes (their names under `labels`), weeks, baseline, current and slope."""
+        import numpy as np
+
+        where, params = self._scope(actor, "p.patient_id")
+        only, only_params = _only(patients, "p.patient_id")
+        code = self._engine.enum_code.format
+        cur = self._cursor()
+        cols = cur.execute(
+            f"""SELECT s.patient_id, {code(column="s.measure", type="measure_id")} AS measure,
+                       {code(column="s.side", type="side_id")} AS side, s.weeks, s.baseline, s.current,
+                       coalesce(s.slope, 'NaN'::DOUBLE) AS slope
+                FROM patients p
+                JOIN kept_trends k ON k.patient_id = p.patient_id AND k.changed = p.changed AND k.through <= ?::DATE
+                JOIN kept_series s ON s.patient_id = p.patient_id AND s.changed = p.changed
+                WHERE {where} AND {only} ORDER BY p.patient_id, s.measure, s.side""",
+            [as_of, *params, *only_params],
+        ).fetchnumpy()
+        types = {"patient_id": object, "measure": np.int64, "side": np.int64, "weeks": np.int64}
+        out = {name: np.asarray(column).astype(types.get(name, float)) for name, column in cols.items()}
+        out["labels"] = self._enum_labels()
+        return out
+
+    def _enum_labels(self) -> tuple[list[str], list[str]]:
+        """The measure and side enums' values, in code order."""
+        cur = self._cursor()
+        return tuple(
+            [r[0] for r in cur.execute(f"SELECT unnest(enum_range(NULL::{ENUM_TYPES[c]}))").fetchall()]
+            for c in ("measure", "side")
         )
 
     def table_csv(self, table: pd.DataFrame | dict) -> bytes:

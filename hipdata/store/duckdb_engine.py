@@ -54,6 +54,7 @@ class Engine:
     staged_columns: tuple[str, ...] = ()
     series_readings = SERIES_READINGS
     last_days = LAST_DAYS
+    enum_code = "enum_code({column})"  # an enum value's position in its type, from 0
 
     def __init__(self, path: str):
         if path != ":memory:":
@@ -86,8 +87,9 @@ class Engine:
         self._db.close()
 
     @contextmanager
-    def registered(self, cur, name: str, frame: pd.DataFrame, like: str) -> Iterator[None]:
-        """A DataFrame visible to SQL as `name` for the duration of the block (DuckDB reads it in place)."""
+    def registered(self, cur, name: str, frame: pd.DataFrame | dict, like: str | None) -> Iterator[None]:
+        """A DataFrame (or a dict of numpy arrays) visible to SQL as `name` for the duration of the block
+        (DuckDB reads it in place; `like` matters to PostgreSQL only)."""
         cur.register(name, frame)
         try:
             yield

@@ -46,6 +46,8 @@ _NUMBERS = {
     701,
 }  # integers and floats: numeric columns, a NULL as NaN (as DuckDB gives them)
 _CHUNK = 1 << 20
+# Column types of staged numpy arrays (see Engine._stage); any other is staged as text.
+_PG_TYPES = {"BIGINT": "BIGINT", "INTEGER": "BIGINT", "UBIGINT": "NUMERIC", "DOUBLE": "DOUBLE PRECISION"}
 
 # As in duckdb_engine: readings as (series, week) cells, and each coded patient's latest reading day.
 _CODES = "WITH codes AS (SELECT unnest(?::VARCHAR[]) AS patient_id, generate_series(0, ? - 1) AS code)"
@@ -139,6 +141,7 @@ class Engine:
     staged_columns: tuple[str, ...] = ("ord",)
     series_readings = SERIES_READINGS
     last_days = LAST_DAYS
+    enum_code = "(array_position(enum_range(NULL::{type}), {column}) - 1)"
 
     def __init__(self, url: str, pool_size: int = 8):
         psycopg.connect(url, connect_timeout=10).close()  # an unreachable server says why, at once
@@ -178,14 +181,24 @@ class Engine:
 
     def _stage(self, cur: _Cursor, name: str, like: str, select: str, source) -> None:
         """The rows of `select` on the DuckDB connection `source` as the temporary table `name`, its
-        columns typed as the same columns of the table `like`, with their input position in `ord`."""
+        columns typed as the same columns of the table `like` (None: as DuckDB typed them), with their input
+        position in `ord`."""
         with tempfile.TemporaryDirectory(prefix="hipdata-") as folder:
             path = os.path.join(folder, "rows.csv")
             relation = source.sql(select)
             columns = relation.columns
             relation.write_csv(path, header=False)
             cur.execute(f"DROP TABLE IF EXISTS {name}")
-            cur.execute(f"CREATE TEMP TABLE {name} AS SELECT {', '.join(columns)} FROM {like} WITH NO DATA")
+            if like is None:  # numbers and text, typed as DuckDB typed them
+                typed = (
+                    f"{c} {_PG_TYPES.get(str(t), 'VARCHAR')}"
+                    for c, t in zip(columns, relation.types, strict=True)
+                )
+                cur.execute(f"CREATE TEMP TABLE {name} ({', '.join(typed)})")
+            else:
+                cur.execute(
+                    f"CREATE TEMP TABLE {name} AS SELECT {', '.join(columns)} FROM {like} WITH NO DATA"
+                )
             cur.execute(f"ALTER TABLE {name} ADD COLUMN ord BIGINT GENERATED ALWAYS AS IDENTITY")
             self._copy_in(cur, name, columns, path)
 
@@ -200,8 +213,11 @@ class Engine:
                 copy.write(chunk)
 
     @contextmanager
-    def registered(self, cur: _Cursor, name: str, frame: pd.DataFrame, like: str) -> Iterator[None]:
-        """A DataFrame as the temporary table `name` for the duration of the block."""
+    def registered(
+        self, cur: _Cursor, name: str, frame: pd.DataFrame | dict, like: str | None
+    ) -> Iterator[None]:
+        """A DataFrame (or a dict of numpy arrays) as the temporary table `name` for the duration of the
+        block, its columns typed as those of the table `like` (None: as DuckDB types them)."""
         checker = self.checker()
         checker.register("staged_frame", frame)
         try:

@@ -107,6 +107,17 @@ MIGRATIONS: tuple[str, ...] = (
         id BIGINT NOT NULL, patient_id VARCHAR NOT NULL, series VARCHAR NOT NULL, entered_at TIMESTAMP NOT NULL,
         entered_by VARCHAR NOT NULL, deleted_at TIMESTAMP, deleted_by VARCHAR);
     """,
+    # 9: kept trends. Each series' weeks, baseline, current and slope (rules 1-4 over every live reading of
+    # its patient), kept with the patient version they were computed at: a trends run recomputes only the
+    # patients that changed since. `kept_trends` says which patients were computed at which version, and
+    # through which as-of day (no live reading of theirs was later), including patients without readings.
+    """
+    CREATE TABLE kept_trends (patient_id VARCHAR PRIMARY KEY, changed BIGINT NOT NULL, through DATE NOT NULL);
+    CREATE TABLE kept_series (
+        patient_id VARCHAR NOT NULL, changed BIGINT NOT NULL, measure measure_id NOT NULL,
+        side side_id NOT NULL, weeks INTEGER NOT NULL, baseline DOUBLE NOT NULL, current DOUBLE NOT NULL,
+        slope DOUBLE, PRIMARY KEY (patient_id, changed, measure, side));
+    """,
 )
 # The enum types of migration 4, by reading column, each in alphabetical order (so enums sort as the ids do);
 # a test holds them to the catalog.
