@@ -202,3 +202,30 @@ def test_without_https_or_without_a_sensor_the_phone_says_why_and_typing_still_w
             expect(page.get_by_text("5 of 10")).to_be_visible()
             page.context.close()
         browser.close()
+
+
+def test_enter_in_a_psfs_field_does_not_save_the_psfs(clinic, phone):
+    """The phone keyboard's Enter (Go) moves on or closes the keyboard; only the button saves the ratings."""
+    url, db, stop = clinic
+    page, _ = phone
+    sign_in(page, url, "pat1")
+    page.get_by_text("Name the activities you find hard (PSFS)").tap()
+    for i, name in enumerate(["Squat to pick up my child", "Run 5 km", "Kneel in the garden"], start=1):
+        page.get_by_role("textbox", name=f"Activity {i}", exact=True).fill(name)
+        page.get_by_role("textbox", name=f"Activity {i}", exact=True).press("Enter")
+        field(page, f"Rating of activity {i} (0-10)").fill(str(i + 2))
+        field(page, f"Rating of activity {i} (0-10)").press("Enter")
+        settle(page)
+    expect(page.get_by_text("PSFS saved")).to_have_count(0)
+    expect(page.get_by_text("Nothing was saved")).to_have_count(0)
+    shoot(page, "checkin-psfs-after-enter")
+    page.get_by_role("button", name="Save activity ratings").tap()
+    settle(page)
+    expect(page.get_by_text("PSFS saved: score 4.0/10.")).to_be_visible()
+
+    stop()
+    store = Store(db)
+    try:
+        assert len(store.records(SYSTEM, "psfs", "P0001")) == 1
+    finally:
+        store.close()
