@@ -73,8 +73,14 @@ def next_step(page: Page, number: int) -> None:
     expect(page.get_by_text(re.compile(rf"^{number + 1} of \d+$"))).to_be_in_viewport()
 
 
-def measure_with_phone(page: Page, tilt, series: str, zero: tuple, moved: tuple, expected: int) -> None:
-    """Zero the phone in the start position, move it, hold still, and use the steady angle."""
+def measure_with_phone(
+    page: Page, tilt, series: str, zero: tuple, moved: tuple, expected: int, near: tuple | None = None
+) -> None:
+    """Zero the phone in the start position, move it, hold still, and use the steady angle.
+
+    Held still in the start position after Set zero (or at `near`, under 5 degrees from it), the phone
+    offers no angle: a tap on Set zero by mistake must not let 0 degrees be saved.
+    """
     widget = page.locator(f".incl[data-series='{series}']")  # this step's, not the last step's on its way out
     widget.get_by_role("button", name="Measure with phone").tap()
     listening = re.compile("Waiting for the motion sensor|Hold the phone in the start position")
@@ -85,6 +91,15 @@ def measure_with_phone(page: Page, tilt, series: str, zero: tuple, moved: tuple,
     use = widget.get_by_role("button", name="Use this angle")
     expect(use).to_be_disabled()  # nothing to use before the zero
     widget.get_by_role("button", name="Set zero").tap()
+    move_on = widget.get_by_text("Zero set: now move to the test position and hold still.", exact=False)
+    for still in (zero, near) if near else (zero,):
+        tilt(*still)
+        page.wait_for_timeout(1_500)  # longer than a steady hold
+        expect(move_on).to_be_visible()
+        expect(widget.get_by_text("Steady at")).to_have_count(0)
+        expect(use).to_be_disabled()
+    if near:
+        shoot(page, "checkin-phone-zero-set")
     tilt(*moved)
     expect(widget.get_by_text(f"Steady at {expected}°. Tap Use this angle.")).to_be_visible(timeout=5_000)
     expect(use).to_be_enabled()
@@ -104,22 +119,14 @@ def test_patient_completes_the_default_plan_with_the_phone_inclinometer(clinic, 
     field(page, "Figure-four (FABER): knee-to-table distance, right (cm)").fill("15.5")
     next_step(page, 3)
 
-    angles = {  # series: (zero orientation, moved orientation, the angle between them)
-        ("hip_internal_rotation:left", "Hip internal rotation, left (°)"): ((0, 0), (35, 0), 35),
-        ("hip_internal_rotation:right", "Hip internal rotation, right (°)"): (
-            (20, 0),
-            (110, 0),
-            90,
-        ),  # zeroed tilted
-        ("hip_external_rotation:left", "Hip external rotation, left (°)"): ((10, 5), (10, 5), 0),
-        ("hip_external_rotation:right", "Hip external rotation, right (°)"): (
-            (0, -15),
-            (0, 27),
-            42,
-        ),  # other axis
-    }
-    for number, ((series, label), (zero, moved, expected)) in enumerate(angles.items(), start=4):
-        measure_with_phone(page, tilt, series, zero, moved, expected)
+    angles = {  # series: (zero orientation, moved orientation, the angle between them, held near zero)
+        ("hip_internal_rotation:left", "Hip internal rotation, left (°)"): ((0, 0), (35, 0), 35, None),
+        ("hip_internal_rotation:right", "Hip internal rotation, right (°)"): ((20, 0), (110, 0), 90, None),
+        ("hip_external_rotation:left", "Hip external rotation, left (°)"): ((10, 5), (40, 5), 30, (13, 5)),
+        ("hip_external_rotation:right", "Hip external rotation, right (°)"): ((0, -15), (0, 27), 42, None),
+    }  # zeroed level, zeroed tilted, held 3 degrees off the zero first, the other axis
+    for number, ((series, label), (zero, moved, expected, near)) in enumerate(angles.items(), start=4):
+        measure_with_phone(page, tilt, series, zero, moved, expected, near)
         settle(page)
         expect(field(page, label)).to_have_value(f"{expected:.1f}")
         next_step(page, number)
@@ -163,7 +170,7 @@ def test_patient_completes_the_default_plan_with_the_phone_inclinometer(clinic, 
         ("figure_four", "right"): (15.5, "tape_measure", "supine", "passive", "self"),
         ("hip_internal_rotation", "left"): (35.0, *phone_reading),
         ("hip_internal_rotation", "right"): (90.0, *phone_reading),
-        ("hip_external_rotation", "left"): (0.0, *phone_reading),
+        ("hip_external_rotation", "left"): (30.0, *phone_reading),
         ("hip_external_rotation", "right"): (42.0, *phone_reading),
         ("pain_low_back", ""): (2.0, None, None, None, "self"),
         ("pain_hip", "left"): (3.0, None, None, None, "self"),
