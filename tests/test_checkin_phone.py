@@ -111,7 +111,7 @@ def test_patient_completes_the_default_plan_with_the_phone_inclinometer(clinic, 
     page, tilt = phone
     sign_in(page, url, "pat1")
     expect(page.get_by_text("1 of 10")).to_be_visible()
-    expect(page.get_by_text("Last week:")).to_be_visible()
+    expect(page.get_by_text("Last reading:")).to_be_visible()
     field(page, "Forward fold: fingertip-to-floor distance (cm)").fill("12.5")
     next_step(page, 1)
     field(page, "Figure-four (FABER): knee-to-table distance, left (cm)").fill("14")
