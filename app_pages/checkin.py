@@ -24,15 +24,15 @@ except ValidationError as error:
 if day_error:
     st.error(ui.md_escape(day_error))
 history = store.readings(actor, patient)
-last_week = checkin.previous_values(history, day)
+last = checkin.last_readings(history, day)
 ui.lefs_form(actor, patient, day)
 ui.psfs_form(actor, patient, day)
 ui_checkin.saved_confirmation()
 
 if ui_checkin.choose_mode(actor) == ui_checkin.STEP_BY_STEP:
-    ui_checkin.step_flow(actor, patient, day, shown, last_week)
+    ui_checkin.step_flow(actor, patient, day, shown, last)
 else:
-    ui_checkin.one_page_form(actor, patient, day, shown, history, last_week)
+    ui_checkin.one_page_form(actor, patient, day, shown, history, last)
 
 ui_checkin.corrections(actor, patient, day)
 ui_checkin.reminder_download(patient)

@@ -10,7 +10,7 @@ from datetime import date, timedelta
 
 import pandas as pd
 
-from hipdata import catalog, trends
+from hipdata import catalog
 from hipdata.catalog import Measure
 from hipdata.contract import CONTEXT_COLUMNS, EARLIEST_DATE, Problem, ValidationError
 from hipdata.validate import clean_exercise_log, clean_readings
@@ -64,15 +64,15 @@ def field_label(m: Measure, side: str) -> str:
     return f"{m.label}, {side} ({unit})" if side else f"{m.label} ({unit})"
 
 
-def previous_values(history: pd.DataFrame, day: date) -> dict[tuple[str, str], float]:
-    """Each series' weekly value (the rules' weekly median) in its latest week before the check-in's week."""
-    one_patient = history.assign(patient_id="")  # the check-in's own history: one patient
-    weekly = trends.weekly_values(one_patient, as_of=monday(day) - timedelta(days=1))
-    latest = weekly.groupby(["measure", "side"]).tail(1)  # weekly_values is in time order within a series
-    return {
-        (m, side): float(v)
-        for m, side, v in zip(latest["measure"], latest["side"], latest["value"], strict=True)
-    }
+def last_readings(history: pd.DataFrame, day: date) -> dict[tuple[str, str], tuple[float, date]]:
+    """Each series' latest reading on or before the check-in's day, with its date: what a patient compares
+    against, so a check-in just saved this week is the one shown. (A day with repeated trials: their median.)
+    """
+    when = pd.to_datetime(history["date"]).dt.normalize()
+    earlier = history.assign(day=when)[(when <= pd.Timestamp(day)) & history["value"].notna()]
+    daily = earlier.groupby(["measure", "side", "day"])["value"].median()  # sorted by series, then day
+    latest = daily.groupby(level=["measure", "side"]).tail(1)
+    return {(m, side): (float(v), d.date()) for (m, side, d), v in latest.items()}
 
 
 def usual_context(history: pd.DataFrame) -> dict[str, str | None]:

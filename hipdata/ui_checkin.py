@@ -41,7 +41,16 @@ def _field_key(series: tuple[str, str]) -> str:
     return "wiz-field-" + checkin.field_key(*series).replace(":", "-")
 
 
-def _number(series, values: dict, before: float | None, error: str | None) -> None:
+def _placeholder(before: tuple[float, date] | None) -> str:
+    """The latest earlier reading in an empty field, with its date: it may be from this week or months ago."""
+    return f"last {before[0]:g} on {before[1]:%d %b}" if before else "not measured"
+
+
+def _last_reading(value: str, day: date) -> str:
+    return f"Last reading: {value} on {day:%d %b %Y}"
+
+
+def _number(series, values: dict, before: tuple[float, date] | None, error: str | None) -> None:
     """A number field whose value lives in `values`, so it survives the steps where it is not drawn."""
     m = catalog.MEASURES[series[0]]
     key = _field_key(series)
@@ -52,7 +61,7 @@ def _number(series, values: dict, before: float | None, error: str | None) -> No
         step=1 if m.whole_numbers else 0.5,
         format="%d" if m.whole_numbers else "%.1f",
         key=key,
-        placeholder=f"last week {before:g}" if before is not None else "not measured",
+        placeholder=_placeholder(before),
         help=f"Allowed {m.valid_min:g} to {m.valid_max:g} {m.unit_label}.",
     )
     if error:
@@ -68,12 +77,12 @@ def _howto(measure_id: str) -> None:
         st.caption(f"Protocol: {protocol.text}. Source: {protocol.source}.")
 
 
-def _measure_step(step: plan.Step, values: dict, phone: dict, last_week: dict, errors: dict) -> None:
+def _measure_step(step: plan.Step, values: dict, phone: dict, last: dict, errors: dict) -> None:
     series = step.series[0]
     m = catalog.MEASURES[series[0]]
-    before = last_week.get(series)
+    before = last.get(series)
     st.caption(
-        f"Last week: {ui.format_value(m.id, before)}" if before is not None else "Not measured last week."
+        _last_reading(ui.format_value(m.id, before[0]), before[1]) if before else "No earlier reading."
     )
     _howto(m.id)
     if catalog.PROTOCOLS[m.id].method == "inclinometer":
@@ -84,16 +93,16 @@ def _measure_step(step: plan.Step, values: dict, phone: dict, last_week: dict, e
     _number(series, values, before, errors.get(checkin.field_key(*series)))
 
 
-def _pain_step(step: plan.Step, values: dict, last_week: dict, errors: dict) -> None:
+def _pain_step(step: plan.Step, values: dict, last: dict, errors: dict) -> None:
     st.caption("0 = no pain, 10 = the worst pain you can imagine. Leave a region empty if you are unsure.")
     with st.expander("How to rate pain"):
         st.image(howto.drawing(step.series[0][0]), width=420)
         st.markdown("\n".join(f"{i}. {s}" for i, s in enumerate(howto.howto("pain_hip").steps(), start=1)))
     for series in step.series:
-        before = last_week.get(series)
+        before = last.get(series)
         _number(series, values, before, errors.get(checkin.field_key(*series)))
-        if before is not None:
-            st.caption(f"Last week: {before:g}")
+        if before:
+            st.caption(_last_reading(f"{before[0]:g}", before[1]))  # the field says 0-10
 
 
 def _exercise_step(exercises: list[str], cards: dict, added: list, errors: dict) -> None:
@@ -148,11 +157,11 @@ def _reset() -> None:
         del st.session_state[key]
 
 
-def step_flow(actor: Actor, patient: str, day: date, shown: str, last_week: dict) -> None:
+def step_flow(actor: Actor, patient: str, day: date, shown: str, last: dict) -> None:
     """The phone-first check-in: one measure per step, a summary, then one save.
 
     `day` is the date the page works with; `shown` is the date as the field shows it, which is what a save
-    stores (or refuses): never a date the patient does not see.
+    stores (or refuses): never a date the patient does not see. `last`: checkin.last_readings.
     """
     store = ui.store()
     big_number_fields()
@@ -181,9 +190,9 @@ def step_flow(actor: Actor, patient: str, day: date, shown: str, last_week: dict
     step = steps[index]
     st.subheader(step.title)
     if step.kind == "measure":
-        _measure_step(step, values, phone, last_week, errors)
+        _measure_step(step, values, phone, last, errors)
     elif step.kind == "pain":
-        _pain_step(step, values, last_week, errors)
+        _pain_step(step, values, last, errors)
     else:
         _exercise_step(exercises, cards, added, errors)
     shown = {checkin.field_key(*series) for series in step.series} | {"exercises"}
@@ -247,7 +256,7 @@ def _summary(actor, patient, day, shown, values, phone, exercises, cards) -> Non
 
 
 def one_page_form(
-    actor: Actor, patient: str, day: date, shown: str, history: pd.DataFrame, last_week: dict
+    actor: Actor, patient: str, day: date, shown: str, history: pd.DataFrame, last: dict
 ) -> None:
     """Every measure on one page, with the measurement context: for clinic measurements by a therapist.
     A save stores the date as shown (see step_flow)."""
@@ -266,13 +275,13 @@ def one_page_form(
                 columns = st.columns(len(sides))
                 for side, column in zip(sides, columns, strict=True):
                     key = checkin.field_key(m.id, side)
-                    before = last_week.get((m.id, side))
+                    before = last.get((m.id, side))
                     values[(m.id, side)] = column.number_input(
                         checkin.field_label(m, side),
                         value=None,
                         step=1 if m.whole_numbers else 0.5,
                         key=f"{key}-{gen}",
-                        placeholder=f"last week {before:g}" if before is not None else "not measured",
+                        placeholder=_placeholder(before),
                         help=f"Allowed {m.valid_min:g} to {m.valid_max:g} {m.unit_label}. MDC {m.mdc:g}.",
                     )
                     if key in errors:

@@ -22,7 +22,8 @@ def psfs_form(actor: Actor, patient_id: str, day: date) -> None:
     named = psfs.current_activities(rows)
     title = ("Rate your activities (PSFS): due every 2 weeks" if named
              else "Name the activities you find hard (PSFS): about 2 minutes")  # fmt: skip
-    with st.expander(title, expanded=False), st.form("psfs"):
+    # Enter (a phone keyboard's Go) would save the ratings typed so far: only the button saves.
+    with st.expander(title, expanded=False), st.form("psfs", enter_to_submit=False):
         if named:
             st.caption(
                 "How well can you do each activity today? 0 = unable, 10 = as well as before the problem."

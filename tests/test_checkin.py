@@ -1,4 +1,4 @@
-"""checkin: the weekly check-in form's logic (field errors, exercises, last week's values, corrections)."""
+"""checkin: the weekly check-in form's logic (field errors, exercises, the last readings, corrections)."""
 
 from __future__ import annotations
 
@@ -266,34 +266,35 @@ def history(*rows) -> pd.DataFrame:
     return frame
 
 
-def test_previous_values_pick_the_latest_earlier_week_median():
+def test_last_readings_are_the_latest_on_or_before_the_day_with_their_date():
     h = history(
-        (1, "2025-12-22", "hip_flexion", "left", 80.0, None, None),  # older week
-        (2, "2025-12-29", "hip_flexion", "left", 90.0, None, None),  # latest earlier week: median 95
-        (3, "2026-01-02", "hip_flexion", "left", 100.0, None, None),
-        (4, "2026-01-04", "hip_flexion", "left", 96.0, None, None),
-        (5, "2026-01-05", "hip_flexion", "left", 50.0, None, None),  # this week: not "previous"
-        (6, "2025-12-15", "pain_low_back", "", 4.0, None, None),  # its latest week is older
-        (7, "2025-12-16", "pain_low_back", "", 5.0, None, None),
-        (8, "2026-01-06", "hip_flexion", "right", 70.0, None, None),  # only this week
+        (1, "2025-12-22", "hip_flexion", "left", 80.0, None, None),  # older
+        (2, "2026-01-05", "hip_flexion", "left", 90.0, None, None),  # this week, before the day: shown
+        (3, "2026-01-08", "hip_flexion", "left", 50.0, None, None),  # after the day: not "earlier"
+        (4, "2025-12-15", "pain_low_back", "", 4.0, None, None),
+        (5, "2025-12-16", "pain_low_back", "", 5.0, None, None),  # its latest, weeks ago
+        (6, "2026-01-07", "hip_flexion", "right", 70.0, None, None),  # on the day itself: just saved
     )
-    assert checkin.previous_values(h, DAY) == {("hip_flexion", "left"): 96.0, ("pain_low_back", ""): 4.5}
+    assert checkin.last_readings(h, DAY) == {
+        ("hip_flexion", "left"): (90.0, date(2026, 1, 5)),
+        ("pain_low_back", ""): (5.0, date(2025, 12, 16)),
+        ("hip_flexion", "right"): (70.0, date(2026, 1, 7)),
+    }
 
 
-def test_previous_values_even_count_median():
+def test_last_readings_take_the_median_of_repeated_trials_on_one_day():
     h = history(
-        (1, "2025-12-29", "hip_flexion", "left", 90.0, None, None),
-        (2, "2026-01-04", "hip_flexion", "left", 100.0, None, None),  # Sunday of the same week
+        (1, "2026-01-06", "hip_flexion", "left", 90.0, None, None),
+        (2, "2026-01-06", "hip_flexion", "left", 100.0, None, None),
+        (3, "2026-01-02", "hip_flexion", "left", 60.0, None, None),
     )
-    assert checkin.previous_values(h, DAY) == {("hip_flexion", "left"): 95.0}
+    assert checkin.last_readings(h, DAY) == {("hip_flexion", "left"): (95.0, date(2026, 1, 6))}
 
 
-def test_previous_values_empty():
-    assert checkin.previous_values(history(), DAY) == {}
-    assert (
-        checkin.previous_values(history((1, "2026-01-05", "hip_flexion", "left", 90.0, None, None)), DAY)
-        == {}
-    )
+def test_last_readings_empty():
+    assert checkin.last_readings(history(), DAY) == {}
+    later = history((1, "2026-01-08", "hip_flexion", "left", 90.0, None, None))
+    assert checkin.last_readings(later, DAY) == {}
 
 
 def test_usual_context_is_the_latest_readings():

@@ -73,8 +73,14 @@ def next_step(page: Page, number: int) -> None:
     expect(page.get_by_text(re.compile(rf"^{number + 1} of \d+$"))).to_be_in_viewport()
 
 
-def measure_with_phone(page: Page, tilt, series: str, zero: tuple, moved: tuple, expected: int) -> None:
-    """Zero the phone in the start position, move it, hold still, and use the steady angle."""
+def measure_with_phone(
+    page: Page, tilt, series: str, zero: tuple, moved: tuple, expected: int, near: tuple | None = None
+) -> None:
+    """Zero the phone in the start position, move it, hold still, and use the steady angle.
+
+    Held still in the start position after Set zero (or at `near`, under 5 degrees from it), the phone
+    offers no angle: a tap on Set zero by mistake must not let 0 degrees be saved.
+    """
     widget = page.locator(f".incl[data-series='{series}']")  # this step's, not the last step's on its way out
     widget.get_by_role("button", name="Measure with phone").tap()
     listening = re.compile("Waiting for the motion sensor|Hold the phone in the start position")
@@ -85,6 +91,15 @@ def measure_with_phone(page: Page, tilt, series: str, zero: tuple, moved: tuple,
     use = widget.get_by_role("button", name="Use this angle")
     expect(use).to_be_disabled()  # nothing to use before the zero
     widget.get_by_role("button", name="Set zero").tap()
+    move_on = widget.get_by_text("Zero set: now move to the test position and hold still.", exact=False)
+    for still in (zero, near) if near else (zero,):
+        tilt(*still)
+        page.wait_for_timeout(1_500)  # longer than a steady hold
+        expect(move_on).to_be_visible()
+        expect(widget.get_by_text("Steady at")).to_have_count(0)
+        expect(use).to_be_disabled()
+    if near:
+        shoot(page, "checkin-phone-zero-set")
     tilt(*moved)
     expect(widget.get_by_text(f"Steady at {expected}°. Tap Use this angle.")).to_be_visible(timeout=5_000)
     expect(use).to_be_enabled()
@@ -96,7 +111,7 @@ def test_patient_completes_the_default_plan_with_the_phone_inclinometer(clinic, 
     page, tilt = phone
     sign_in(page, url, "pat1")
     expect(page.get_by_text("1 of 10")).to_be_visible()
-    expect(page.get_by_text("Last week:")).to_be_visible()
+    expect(page.get_by_text("Last reading:")).to_be_visible()
     field(page, "Forward fold: fingertip-to-floor distance (cm)").fill("12.5")
     next_step(page, 1)
     field(page, "Figure-four (FABER): knee-to-table distance, left (cm)").fill("14")
@@ -104,22 +119,14 @@ def test_patient_completes_the_default_plan_with_the_phone_inclinometer(clinic, 
     field(page, "Figure-four (FABER): knee-to-table distance, right (cm)").fill("15.5")
     next_step(page, 3)
 
-    angles = {  # series: (zero orientation, moved orientation, the angle between them)
-        ("hip_internal_rotation:left", "Hip internal rotation, left (°)"): ((0, 0), (35, 0), 35),
-        ("hip_internal_rotation:right", "Hip internal rotation, right (°)"): (
-            (20, 0),
-            (110, 0),
-            90,
-        ),  # zeroed tilted
-        ("hip_external_rotation:left", "Hip external rotation, left (°)"): ((10, 5), (10, 5), 0),
-        ("hip_external_rotation:right", "Hip external rotation, right (°)"): (
-            (0, -15),
-            (0, 27),
-            42,
-        ),  # other axis
-    }
-    for number, ((series, label), (zero, moved, expected)) in enumerate(angles.items(), start=4):
-        measure_with_phone(page, tilt, series, zero, moved, expected)
+    angles = {  # series: (zero orientation, moved orientation, the angle between them, held near zero)
+        ("hip_internal_rotation:left", "Hip internal rotation, left (°)"): ((0, 0), (35, 0), 35, None),
+        ("hip_internal_rotation:right", "Hip internal rotation, right (°)"): ((20, 0), (110, 0), 90, None),
+        ("hip_external_rotation:left", "Hip external rotation, left (°)"): ((10, 5), (40, 5), 30, (13, 5)),
+        ("hip_external_rotation:right", "Hip external rotation, right (°)"): ((0, -15), (0, 27), 42, None),
+    }  # zeroed level, zeroed tilted, held 3 degrees off the zero first, the other axis
+    for number, ((series, label), (zero, moved, expected, near)) in enumerate(angles.items(), start=4):
+        measure_with_phone(page, tilt, series, zero, moved, expected, near)
         settle(page)
         expect(field(page, label)).to_have_value(f"{expected:.1f}")
         next_step(page, number)
@@ -163,7 +170,7 @@ def test_patient_completes_the_default_plan_with_the_phone_inclinometer(clinic, 
         ("figure_four", "right"): (15.5, "tape_measure", "supine", "passive", "self"),
         ("hip_internal_rotation", "left"): (35.0, *phone_reading),
         ("hip_internal_rotation", "right"): (90.0, *phone_reading),
-        ("hip_external_rotation", "left"): (0.0, *phone_reading),
+        ("hip_external_rotation", "left"): (30.0, *phone_reading),
         ("hip_external_rotation", "right"): (42.0, *phone_reading),
         ("pain_low_back", ""): (2.0, None, None, None, "self"),
         ("pain_hip", "left"): (3.0, None, None, None, "self"),
@@ -202,3 +209,30 @@ def test_without_https_or_without_a_sensor_the_phone_says_why_and_typing_still_w
             expect(page.get_by_text("5 of 10")).to_be_visible()
             page.context.close()
         browser.close()
+
+
+def test_enter_in_a_psfs_field_does_not_save_the_psfs(clinic, phone):
+    """The phone keyboard's Enter (Go) moves on or closes the keyboard; only the button saves the ratings."""
+    url, db, stop = clinic
+    page, _ = phone
+    sign_in(page, url, "pat1")
+    page.get_by_text("Name the activities you find hard (PSFS)").tap()
+    for i, name in enumerate(["Squat to pick up my child", "Run 5 km", "Kneel in the garden"], start=1):
+        page.get_by_role("textbox", name=f"Activity {i}", exact=True).fill(name)
+        page.get_by_role("textbox", name=f"Activity {i}", exact=True).press("Enter")
+        field(page, f"Rating of activity {i} (0-10)").fill(str(i + 2))
+        field(page, f"Rating of activity {i} (0-10)").press("Enter")
+        settle(page)
+    expect(page.get_by_text("PSFS saved")).to_have_count(0)
+    expect(page.get_by_text("Nothing was saved")).to_have_count(0)
+    shoot(page, "checkin-psfs-after-enter")
+    page.get_by_role("button", name="Save activity ratings").tap()
+    settle(page)
+    expect(page.get_by_text("PSFS saved: score 4.0/10.")).to_be_visible()
+
+    stop()
+    store = Store(db)
+    try:
+        assert len(store.records(SYSTEM, "psfs", "P0001")) == 1
+    finally:
+        store.close()

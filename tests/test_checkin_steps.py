@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import pandas as pd
 import pytest
@@ -13,6 +13,7 @@ from hipdata import auth, checkin, plan
 from hipdata.auth import SYSTEM
 from hipdata.contract import ValidationError
 from hipdata.store import Store
+from hipdata.validate import clean_readings
 from tests.test_pages import APP
 
 HASH = auth.hash_password("correct horse battery")
@@ -229,3 +230,33 @@ def test_a_therapist_using_the_steps_is_recorded_as_the_one_who_measured(db):
     assert saved[["measure", "value", "measured_by", "entered_by"]].values.tolist() == [
         ["fingertip_to_floor", 4.0, "therapist", "tess"]
     ]
+
+
+def test_right_after_saving_the_hint_shows_the_check_in_just_saved_with_its_date(db):
+    today, earlier = date.today(), date.today() - timedelta(days=14)
+    raw = pd.DataFrame({"patient_id": ["P1"], "date": [earlier.isoformat()], "measure": ["fingertip_to_floor"],
+                        "side": [""], "value": ["12"]})  # fmt: skip
+    db.add_readings(SYSTEM, clean_readings(raw))
+    at = open_checkin(db)
+    assert f"Last reading: 12 cm on {earlier:%d %b %Y}" in [c.value for c in at.caption]
+    fill(at, "fingertip_to_floor", 8)
+    for _ in range(7):
+        press(at, "wiz-next")
+    fill(at, "pain_low_back", 3)
+    press(at, "wiz-next")
+    press(at, "wiz-next")
+    press(at, "wiz-save")
+    assert "Saved: 2 readings" in " ".join(s.value for s in at.success)
+
+    assert progress(at) == "1 of 10"  # the next check-in compares against the one just saved
+    captions = [c.value for c in at.caption]
+    assert f"Last reading: 8 cm on {today:%d %b %Y}" in captions
+    assert not any("12 cm" in c for c in captions)
+    assert at.number_input(key="wiz-field-fingertip_to_floor").proto.placeholder == f"last 8 on {today:%d %b}"
+    for _ in range(7):
+        press(at, "wiz-next")
+    assert f"Last reading: 3 on {today:%d %b %Y}" in [c.value for c in at.caption]
+
+    at.session_state["checkin_mode"] = "All on one page"  # the clinic form's fields say the same
+    at.run()
+    assert at.number_input(key="fingertip_to_floor-0").proto.placeholder == f"last 8 on {today:%d %b}"

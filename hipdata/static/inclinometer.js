@@ -1,12 +1,17 @@
 // Phone inclinometer. The angle shown is the angle between the direction of gravity the phone sensed when
 // the patient tapped "Set zero" and the direction it senses now, so it reads the same however the phone is
 // held at the start. A hold is steady when the last second of readings stays within +/-1 degree; only a
-// steady angle can be put into the field. Nothing is fetched: this file is the whole component.
+// steady angle at least MIN_ANGLE from the zero can be put into the field, so the phone still lying in the
+// start position (right after Set zero, or a tap by mistake) never offers 0 degrees. Nothing is fetched:
+// this file is the whole component.
 const HOLD_MS = 1000;
 const TOLERANCE = 1; // degrees either side
+const MIN_ANGLE = 5; // degrees from the zero: past the wobble of a phone held still in the start position
 const SAMPLE_MS = 100;
 const NO_SENSOR_MS = 2500;
 const mounted = new WeakMap();
+const MOVE_TO_POSITION =
+  `Zero set: now move to the test position and hold still. Under ${MIN_ANGLE}°? Type it in the field.`;
 
 const MESSAGES = {
   insecure:
@@ -71,15 +76,13 @@ export default function (component) {
     angleText.textContent = `${Math.round(angle)}°`;
     const values = samples.map(([, a]) => a);
     const held = now - samples[0][0] >= HOLD_MS - SAMPLE_MS / 2;
-    if (held && Math.max(...values) - Math.min(...values) <= 2 * TOLERANCE) {
-      steady = Math.round(values.reduce((a, b) => a + b, 0) / values.length);
-      status.textContent = `Steady at ${steady}°. Tap Use this angle.`;
-      useButton.disabled = false;
-    } else {
-      steady = null;
-      status.textContent = "Move slowly, then hold still for a second.";
-      useButton.disabled = true;
-    }
+    const mean = Math.round(values.reduce((a, b) => a + b, 0) / values.length);
+    const still = held && Math.max(...values) - Math.min(...values) <= 2 * TOLERANCE;
+    steady = still && mean >= MIN_ANGLE ? mean : null;
+    useButton.disabled = steady === null;
+    if (steady !== null) status.textContent = `Steady at ${steady}°. Tap Use this angle.`;
+    else if (Math.round(angle) < MIN_ANGLE) status.textContent = MOVE_TO_POSITION;
+    else status.textContent = "Move slowly, then hold still for a second.";
   }
 
   async function start() {
@@ -120,6 +123,7 @@ export default function (component) {
     steady = null;
     useButton.disabled = true;
     angleText.textContent = "0°";
+    status.textContent = MOVE_TO_POSITION;
   });
   useButton.addEventListener("click", () => {
     if (steady !== null) setTriggerValue("angle", steady);
