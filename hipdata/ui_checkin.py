@@ -266,7 +266,7 @@ def one_page_form(
         context["measured_by"] = "therapist"
     gen = st.session_state.setdefault("checkin_gen", 0)  # new widget keys after a save give an empty form
     errors: dict[str, str] = st.session_state.get("checkin_errors", {})
-    with st.form(f"checkin-{gen}"):
+    with st.form(f"checkin-{gen}", enter_to_submit=False):  # Enter in one field must not save the rest blank
         values: dict[tuple[str, str], float | None] = {}
         for group, title in catalog.GROUP_LABELS.items():
             st.subheader(title)

@@ -110,6 +110,22 @@ def checkin_field(at: AppTest, key: str):
     return next(n for n in at.number_input if n.key and n.key.startswith(key + "-"))
 
 
+def test_enter_in_a_field_of_the_one_page_checkin_does_not_save_it(db):
+    token = account(db, "pat", "patient", patient="P1")
+    forms = {f.form_id: f for f in _forms(app(token, one_page=True))}
+    assert forms["checkin-0"].enter_to_submit is False  # only the button saves
+
+
+def _forms(at: AppTest):
+    """The form settings (protos) of every form on the page."""
+    stack = [at._tree]
+    while stack:
+        node = stack.pop()
+        if getattr(node, "type", None) == "form":
+            yield node.proto.form
+        stack.extend(getattr(node, "children", {}).values())
+
+
 def test_valid_checkin_is_saved_and_confirmed(db):
     token = account(db, "pat", "patient", patient="P1")
     at = app(token, one_page=True)
