@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 
 import numpy as np
@@ -251,3 +252,21 @@ def test_kept_numbers_take_their_verdicts_from_the_catalog_of_the_day(kept, monk
     monkeypatch.setitem(catalog.MEASURES, "hip_flexion", narrower)
     text = trends_csv(kept, SYSTEM, TODAY)
     assert text == _computed(kept) and b",5.0,-2.0,worsened" in text
+
+
+def test_trends_run_at_once_keep_one_copy_of_each_patients_numbers(kept, make_readings):
+    """Several runs at once (threads of one server; on PostgreSQL also another server) after a write: every
+    run prints the same table, and one set of numbers per series is kept."""
+    kept.add_readings(SYSTEM, _one(make_readings, 150))
+    expected = _computed(kept)
+    stores = [kept, *([Store(kept.path)] if kept.path.startswith("postgresql") else [])]
+    try:
+        with ThreadPoolExecutor(4) as pool:
+            runs = list(pool.map(lambda k: trends_csv(stores[k % len(stores)], SYSTEM, TODAY), range(8)))
+    finally:
+        for other in stores[1:]:
+            other.close()
+    assert set(runs) == {expected}
+    assert kept.trends_to_compute(SYSTEM, TODAY)[0] == []
+    kept_rows = kept.kept_trends(SYSTEM, TODAY)["weeks"]
+    assert len(kept_rows) == expected.count(b"\n") - 1  # one row per series, no copies

@@ -3,8 +3,8 @@
 This package is the only place that holds SQL (schema.py: the migrations; csv_file.py: reading and checking
 a readings file). One Store owns the database for the process, an embedded DuckDB file (duckdb_engine) or a
 PostgreSQL database shared by many processes (postgres_engine); the SQL here is written once for both, and
-each engine module holds what its dialect spells differently. Every write goes through `_write`, one
-transaction at a time. Every read and write takes the acting user and touches only the patients that user
+each engine module holds what its dialect spells differently. Every write of records goes through
+`_write`, one transaction at a time (the kept trends, derived data, are written by keep_trends). Every read and write takes the acting user and touches only the patients that user
 may see: a page cannot forget to filter.
 """
 
