@@ -24,11 +24,17 @@ NOTE_MAX = 2000
 MAX_LISTED = 200  # problems listed in one message; the count always covers all of them
 MAX_KEPT = 1000  # problems a file check hands back (the Data page shows them); the count covers all
 
-# Spreadsheet-safe CSV: a text cell that a spreadsheet would run as a formula (it starts with = + - @, a tab
-# or a carriage return) is written with one added apostrophe, and so is a cell that already starts with
-# apostrophes before such a character; reading removes exactly one apostrophe from a cell of that shape.
-# So every text survives the round trip, and a cell like "'hello" is never touched.
-SPREADSHEET_ESCAPED = r"^'*[=+\-@\t\r]"  # a cell that gets (or got) one added apostrophe
+# Spreadsheet-safe CSV: a text cell that a spreadsheet would run as a formula is written with one added
+# apostrophe, and so is a cell that already starts with apostrophes before such a start; reading removes
+# exactly one apostrophe from a cell of that shape. So every text survives the round trip, and a cell like
+# "'hello" is never touched. A formula starts (OWASP, CSV injection) with a tab or a carriage return, or
+# with = + - @ or their full-width forms, after any leading whitespace, which a spreadsheet may trim.
+# The whitespace is written out (what Python's str.isspace or JavaScript's trim takes off) so that Python's
+# re and DuckDB's RE2 read the same class.
+SPREADSHEET_BLANKS = "\t\n\v\f\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
+SPREADSHEET_FORMULA = "=+\\-@\uff1d\uff0b\uff0d\uff20"  # = + - @ and ＝ ＋ － ＠
+# A cell that gets (or, read back, got) one added apostrophe.
+SPREADSHEET_ESCAPED = f"^'*(?:[\t\r]|[{SPREADSHEET_BLANKS}]*[{SPREADSHEET_FORMULA}])"
 
 
 def spreadsheet_cell(text: str) -> str:

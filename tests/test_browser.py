@@ -292,3 +292,15 @@ def test_a_bad_upload_lists_its_first_problems_and_downloads_all_of_them(server,
     assert lines[0] == "row,column,value,message" and len(lines) == 1201
     assert lines[1] == '2,value,999,"Hip flexion (hip_flexion), left: must be a number from 0° to 160°"'
     context.close()
+
+
+def test_a_table_offers_search_and_full_screen_but_no_unescaped_download(server, page):
+    """Streamlit's table toolbar would write its own CSV, without the spreadsheet-safe escaping."""
+    sign_in(page, server, "tess")
+    table = page.get_by_test_id("stDataFrame").first
+    expect(table).to_be_visible()
+    table.hover()
+    toolbar = page.get_by_test_id("stElementToolbar").first
+    expect(toolbar.get_by_role("button", name="Search")).to_be_visible()
+    expect(toolbar.get_by_role("button", name="Fullscreen")).to_be_visible()
+    expect(page.get_by_role("button", name="Download as CSV")).to_have_count(0)

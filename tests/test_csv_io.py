@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 
 import numpy as np
 import pandas as pd
@@ -11,7 +12,8 @@ import pytest
 
 from hipdata import csv_io, file_import
 from hipdata.auth import SYSTEM
-from hipdata.contract import MAX_KEPT, READING_COLUMNS, ValidationError
+from hipdata.contract import MAX_KEPT, READING_COLUMNS, SPREADSHEET_BLANKS, ValidationError, spreadsheet_cell
+from hipdata.store.table_csv import frame_csv
 
 HEADER = "patient_id,date,measure,side,value"
 GOOD = "P1,2020-01-06,hip_flexion,left,100"
@@ -255,13 +257,104 @@ def test_formulas_are_neutralised_in_the_file_and_round_trip_exactly(read):
     assert rows_of(back) == rows_of(original)
 
 
+# Cells a spreadsheet may run as a formula (OWASP: = + - @, a tab, a carriage return; also the full-width
+# forms, and after leading whitespace a spreadsheet may trim), those that start with apostrophes before
+# such a start (escaped too, so that reading can tell them apart), and cells that must be written as they are.
+DANGEROUS = [
+    "=1+2",
+    "\tx",
+    "\rx",
+    " =1+2",
+    "  @SUM(1)",
+    "\n+1",
+    "\t-1",
+    "\xa0=1",
+    "\u2003\u3000-1",
+    "\ufeff@x",
+    "\x1c=x",
+    "\uff1dHYPERLINK(1)",
+    "\uff0b1",
+    "\uff0d1",
+    "\uff20SUM(1)",
+    " \uff1d1",
+]
+APOSTROPHE_FIRST = ["'=x", "' =x", "''\u3000\uff0bx", "'\t"]
+HARMLESS = ["plain", " plain", "'plain", "' plain", "'", "''", "x=1", "x\n=1", " ", "\n", "1-2", "\u200bx"]
+ESCAPED = DANGEROUS + APOSTROPHE_FIRST
+
+
+def formula_like(cell: str) -> bool:
+    """What a spreadsheet may run, stated apart from the rule's regex: Python's \\s is str.isspace."""
+    return re.match(r"[\t\r]|[\s\ufeff]*[=+\-@\uff1d\uff0b\uff0d\uff20]", cell) is not None
+
+
+def test_the_rule_escapes_every_formula_start_and_nothing_else():
+    assert all(map(formula_like, DANGEROUS)) and not any(map(formula_like, HARMLESS))
+    assert not any(map(formula_like, APOSTROPHE_FIRST))
+    assert [spreadsheet_cell(c) for c in ESCAPED] == ["'" + c for c in ESCAPED]
+    assert [spreadsheet_cell(c) for c in HARMLESS] == HARMLESS
+
+
+def test_the_rules_whitespace_is_what_python_or_javascript_trims():
+    every = "".join(map(chr, range(0x110000)))
+    written_out = set(re.findall(f"[{SPREADSHEET_BLANKS}]", every))
+    assert written_out == {c for c in every if c.isspace()} | {"\ufeff"}
+
+
+def test_every_writer_escapes_exactly_the_cells_of_the_rule(store):
+    """The rule in Python (one cell, pandas columns) and in DuckDB SQL (the tables' CSV with a new or the
+    store's connection, the problems file) escape the same cells the same way."""
+    cells = ESCAPED + HARMLESS
+    expected = [spreadsheet_cell(c) for c in cells]
+    for dtype in (object, "str"):
+        frame = pd.DataFrame({"cell": pd.Series(cells, dtype=dtype)})
+        assert csv_io.spreadsheet_safe(frame)["cell"].tolist() == expected, dtype
+
+    def cells_of(data: bytes, column: str) -> list[str]:
+        return [row[column] for row in csv.DictReader(io.StringIO(data.decode(), newline=""))]
+
+    table = {"cell": np.array(cells, dtype=object)}
+    assert cells_of(frame_csv(table), "cell") == expected
+    assert cells_of(store.table_csv(table), "cell") == expected
+    # The problems file names each bad value as written (most of the cells are not numbers).
+    lines = io.StringIO(newline="")
+    rows = [["P1", "2020-01-06", "fingertip_to_floor", "", c] for c in cells]
+    csv.writer(lines).writerows([HEADER.split(","), *rows])
+    problems = file_import.problems_csv(store, lines.getvalue().encode()).decode()
+    named = {int(row["row"]): row["value"] for row in csv.DictReader(io.StringIO(problems, newline=""))}
+    assert len(named) > len(cells) - 5 and named == {r: expected[r - 2] for r in named}
+
+
+def test_cells_that_may_run_after_whitespace_are_escaped_and_round_trip_exactly(read):
+    notes = ESCAPED + HARMLESS
+    ids = [*ESCAPED, "' plain", "'plain"]  # a patient id has more than whitespace
+    n = max(len(notes), len(ids))
+    original = pd.DataFrame(
+        {
+            "patient_id": pd.Series((ids * 2)[:n], dtype=object),
+            "date": pd.Timestamp("2020-01-06"),
+            "measure": "fingertip_to_floor",
+            "side": "",
+            "value": 3.0,
+            **{c: pd.Series([None] * n, dtype=object) for c in ("method", "position", "mode", "measured_by")},
+            "note": pd.Series((notes * 2)[:n], dtype=object),
+        }
+    )
+    text = csv_io.readings_csv(original).decode()
+    assert not [c for row in csv.reader(io.StringIO(text, newline="")) for c in row if formula_like(c)]
+    back = read(text.encode()).assign(date=lambda f: pd.to_datetime(f["date"]))
+    assert rows_of(back) == rows_of(original)
+
+
 def test_cli_tables_are_spreadsheet_safe_too(run_cli, tmp_path):
     path = tmp_path / "in.csv"
-    path.write_text(f"{HEADER}\n=1+2,2020-01-06,hip_flexion,left,100\n")
+    rows = "".join(f"{p},2020-01-06,hip_flexion,left,100\n" for p in ("=1+2", '" -3"', "\uff20x", "x"))
+    path.write_text(f"{HEADER}\n{rows}", encoding="utf-8")
     assert run_cli("import", path).exit_code == 0
     for command in ("weekly", "trends", "flags"):
         out = run_cli(command, "--as-of", "2020-01-31").output
-        assert out.splitlines()[1].startswith("'=1+2,"), command
+        ids = [row[0] for row in csv.reader(io.StringIO(out))][1:]
+        assert ids == ["' -3", "'=1+2", "x", "'\uff20x"], command
 
 
 def test_export_format():

@@ -296,14 +296,16 @@ def test_both_passes_take_off_exactly_the_apostrophe_an_export_added(tmp_path, n
         "patient_id,date,measure,side,value,note\n"
         f"'=1+2,2026-01-05,hip_flexion,left,{stray}30,'@SUM(1)\n"
         "''-x,2026-01-05,hip_flexion,left,31,'plain\n"
-        "\"'\tP3\",2026-01-05,hip_extension,left,-1,''=\n",
+        "\"'\tP3\",2026-01-05,hip_extension,left,-1,''=\n"
+        "' =P4,2026-01-05,hip_flexion,left,32,'\u3000\uff0bx\n"
+        "\uff1dP5,2026-01-05,hip_flexion,left,33,' plain\n",
     )
     store = Store(new_db("decode"))
     import_file(store, SYSTEM, path, today=TODAY)
     stored = store.readings(SYSTEM).sort_values("id")
-    assert stored["patient_id"].tolist() == ["=1+2", "'-x", "\tP3"]
-    assert stored["note"].tolist() == ["@SUM(1)", "'plain", "'="]
-    assert stored["value"].tolist() == [30.0, 31.0, -1.0]
+    assert stored["patient_id"].tolist() == ["=1+2", "'-x", "\tP3", " =P4", "\uff1dP5"]
+    assert stored["note"].tolist() == ["@SUM(1)", "'plain", "'=", "\u3000\uff0bx", "' plain"]
+    assert stored["value"].tolist() == [30.0, 31.0, -1.0, 32.0, 33.0]
 
 
 def shuffled_rows(n: int, seed: int) -> list[dict[str, str]]:

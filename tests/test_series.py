@@ -124,6 +124,25 @@ def test_csv_tables_match_the_pages_tables_byte_for_byte(shaped, days_back):
     assert flags_csv(shaped, SYSTEM, as_of, [one]) == _frame_csv(mine.flags)
 
 
+def test_csv_tables_of_formula_like_patient_ids_match_the_pages_tables(new_db, tmp_path):
+    """Both escape the ids the same way, the ones that start with whitespace or a full-width sign too."""
+    ids = ["=1+2", " -3", "\uff20x", "\u3000+y", "plain"]
+    path = tmp_path / "odd.csv"
+    rows = [f'"{p}",2024-0{m}-0{d},hip_flexion,left,{90 + m}' for p in ids for m in (1, 2) for d in (1, 8)]
+    path.write_text("patient_id,date,measure,side,value\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    store = Store(new_db())
+    try:
+        import_file(store, SYSTEM, path)
+        as_of = date(2024, 3, 1)
+        pages = progress(store, SYSTEM, as_of)
+        assert trends_csv(store, SYSTEM, as_of) == _frame_csv(pages.trends)
+        assert flags_csv(store, SYSTEM, as_of) == _frame_csv(pages.flags)
+        first = [line.split(",")[0] for line in flags_csv(store, SYSTEM, as_of).decode().splitlines()[1:]]
+        assert first == ["' -3", "'=1+2", "plain", "'\u3000+y", "'\uff20x"]
+    finally:
+        store.close()
+
+
 def test_csv_tables_of_a_store_with_nothing_yet(new_db):
     store = Store(new_db())
     try:
