@@ -64,6 +64,12 @@ def field_label(m: Measure, side: str) -> str:
     return f"{m.label}, {side} ({unit})" if side else f"{m.label} ({unit})"
 
 
+def field_help(m: Measure) -> str:
+    if m.whole_numbers:
+        return f"Allowed: whole numbers {m.valid_min:g} to {m.valid_max:g}."
+    return f"Allowed {m.valid_min:g} to {m.valid_max:g} {m.unit_label}."
+
+
 def previous_values(history: pd.DataFrame, day: date) -> dict[tuple[str, str], float]:
     """Each series' weekly value (the rules' weekly median) in its latest week before the check-in's week."""
     one_patient = history.assign(patient_id="")  # the check-in's own history: one patient
