@@ -64,6 +64,12 @@ def field_label(m: Measure, side: str) -> str:
     return f"{m.label}, {side} ({unit})" if side else f"{m.label} ({unit})"
 
 
+def field_help(m: Measure) -> str:
+    if m.whole_numbers:
+        return f"Allowed: whole numbers {m.valid_min:g} to {m.valid_max:g}."
+    return f"Allowed {m.valid_min:g} to {m.valid_max:g} {m.unit_label}."
+
+
 def last_readings(history: pd.DataFrame, day: date) -> dict[tuple[str, str], tuple[float, date]]:
     """Each series' latest reading on or before the check-in's day, with its date: what a patient compares
     against, so a check-in just saved this week is the one shown. (A day with repeated trials: their median.)

@@ -58,14 +58,22 @@ def _number(series, values: dict, before: tuple[float, date] | None, error: str 
         st.session_state[key] = values.get(series)
     values[series] = st.number_input(
         checkin.field_label(m, series[1]),
-        step=1 if m.whole_numbers else 0.5,
-        format="%d" if m.whole_numbers else "%.1f",
         key=key,
         placeholder=_placeholder(before),
-        help=f"Allowed {m.valid_min:g} to {m.valid_max:g} {m.unit_label}.",
+        help=checkin.field_help(m),
+        **number_field(m, "%.1f"),
     )
     if error:
         st.error(ui.md_escape(error))
+
+
+def number_field(m: catalog.Measure, decimal_format: str | None = None) -> dict:
+    """The step and format of a measure's number field, always a float field: an integer field truncates a
+    typed 3.5 to 3 in the browser before any rule sees it, so a pain of 3.5 would be saved as 3 unasked;
+    as a float it reaches the rules, which refuse it with their message."""
+    if m.whole_numbers:
+        return {"step": 1.0, "format": "%g"}  # 3 shows as 3, and a typed 3.5 stays 3.5
+    return {"step": 0.5, **({"format": decimal_format} if decimal_format else {})}
 
 
 def _howto(measure_id: str) -> None:
@@ -279,10 +287,10 @@ def one_page_form(
                     values[(m.id, side)] = column.number_input(
                         checkin.field_label(m, side),
                         value=None,
-                        step=1 if m.whole_numbers else 0.5,
                         key=f"{key}-{gen}",
                         placeholder=_placeholder(before),
-                        help=f"Allowed {m.valid_min:g} to {m.valid_max:g} {m.unit_label}. MDC {m.mdc:g}.",
+                        help=f"{checkin.field_help(m)} MDC {m.mdc:g}.",
+                        **number_field(m),
                     )
                     if key in errors:
                         column.error(ui.md_escape(errors[key]))

@@ -37,9 +37,11 @@ def psfs_form(actor: Actor, patient_id: str, day: date) -> None:
             )
             names = [st.text_input(f"Activity {i}", key=f"psfs-name-{i}", max_chars=psfs.ACTIVITY_MAX)
                      for i in range(1, psfs.MAX_ACTIVITIES + 1)]  # fmt: skip
+        # A float field: an integer one truncates a typed 3.5 to 3 in the browser; psfs.clean refuses it.
         ratings = [
-            st.number_input(f"{name} (0-10)" if named else f"Rating of activity {i} (0-10)", psfs.RATING_MIN,
-                            psfs.RATING_MAX, value=None, step=1, key=f"psfs-rating-{i}")
+            st.number_input(f"{name} (0-10)" if named else f"Rating of activity {i} (0-10)",
+                            float(psfs.RATING_MIN), float(psfs.RATING_MAX), value=None, step=1.0, format="%g",
+                            key=f"psfs-rating-{i}")
             for i, name in enumerate(names, start=1)
         ]  # fmt: skip
         if st.form_submit_button("Save activity ratings"):
@@ -49,10 +51,7 @@ def psfs_form(actor: Actor, patient_id: str, day: date) -> None:
             try:
                 row = psfs.row(patient_id, day, names, ratings)
             except ValidationError as error:
-                st.error(
-                    "Nothing was saved: "
-                    + md_escape("; ".join(f"{p.column}: {p.message}" for p in error.problems))
-                )
+                st.error("Nothing was saved: " + md_escape("; ".join(f"PSFS {p}" for p in error.problems)))
             else:
                 store().add_records(actor, "psfs", row)
                 st.success(f"PSFS saved: score {row['score'].iloc[0]:.1f}/10.")

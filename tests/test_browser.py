@@ -163,6 +163,24 @@ def test_patient_logs_a_week_at_phone_width(server, browser):
     context.close()
 
 
+def test_a_typed_pain_of_3_5_is_refused_in_the_browser_not_saved_as_3(server, page):
+    """An integer field would send 3 for a typed 3.5 (the browser parses it as an integer): the pain field
+    keeps what was typed, and the rules refuse it with the form's message."""
+    sign_in(page, server, "pat2")
+    page.get_by_role("radio", name="All on one page").click()
+    settle(page)
+    pain = page.get_by_role("spinbutton", name="Hip pain, left (0-10)", exact=True)
+    pain.fill("3.5")
+    page.get_by_role("spinbutton", name="Low back pain (0-10)", exact=True).fill("4")
+    page.get_by_role("button", name="Save check-in").click()
+    settle(page)
+    expect(page.get_by_text("Hip pain (pain_hip), left: must be a whole number of points out of 10, with no "
+                            "decimals; you entered 3.5/10").first).to_be_visible()  # fmt: skip
+    expect(page.get_by_text("Saved:")).to_have_count(0)
+    expect(pain).to_have_value("3.5")  # shown as typed, to be corrected
+    expect(page.get_by_role("spinbutton", name="Low back pain (0-10)", exact=True)).to_have_value("4")
+
+
 def test_patient_sees_only_their_own_data_on_every_page(server, page):
     sign_in(page, server, "pat1")
     for text in visit_every_page(page):

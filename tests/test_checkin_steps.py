@@ -153,6 +153,22 @@ def test_a_bad_value_is_refused_at_its_step_with_the_forms_message(db):
     assert db.readings(SYSTEM).empty
 
 
+def test_a_pain_with_decimals_is_refused_at_its_step(db):
+    at = open_checkin(db)
+    for _ in range(7):
+        press(at, "wiz-next")
+    assert heading(at) == "Pain this week"
+    fill(at, "pain_hip:left", 3.5)
+    press(at, "wiz-next")
+    assert heading(at) == "Pain this week"  # stays on the step: 3.5 is not saved as 3
+    assert form_message(("pain_hip", "left"), 3.5) in errors(at)
+    assert "with no decimals; you entered 3.5/10" in errors(at)
+    assert at.number_input(key="wiz-field-pain_hip-left").value == 3.5
+    fill(at, "pain_hip:left", 3)
+    press(at, "wiz-next")
+    assert heading(at) == "Exercises this week" and not at.error
+
+
 def test_a_therapists_plan_decides_the_steps_and_more_measures_adds_the_rest(db):
     db.add_records(SYSTEM, "plans", plan.plan_row("P1", [("hip_flexion", "left"), ("pain_knee", "right")]))
     at = open_checkin(db)

@@ -359,6 +359,25 @@ def test_a_refused_file_leaves_the_store_as_it_was(tmp_path, new_db, bad):
     )
 
 
+@pytest.mark.parametrize("value", ["3.5", "0.5", "9.99", "3.0000001"])
+def test_a_pain_with_decimals_is_refused_by_the_file_import(tmp_path, new_db, value):
+    """A clean file but for a pain of 3.5: the typed pass hands it to the text pass, which refuses it as the
+    form does; it is not stored as 3, and nothing of the file is written."""
+    raw = [{**BASE, "value": "40"}, {**BASE, "measure": "pain_knee", "value": value}]
+    message = "Knee pain (pain_knee), left: must be a whole number of points out of 10, with no decimals"
+    assert pandas_answer(raw) == [(3, "value", value, message)]
+    store = Store(new_db("decimals"))
+    import_file(store, SYSTEM, write_rows(tmp_path / "first.csv", [{**BASE, "patient_id": "FIRST"}]), TODAY)
+    with pytest.raises(ValidationError) as error:
+        import_file(store, SYSTEM, write_rows(tmp_path / "pain.csv", raw), today=TODAY)
+    assert [(p.row, p.column, p.value, p.message) for p in error.value.problems] == [
+        (3, "value", value, message)
+    ]
+    assert store.export_readings(SYSTEM)["patient_id"].tolist() == ["FIRST"]
+    whole = [{**BASE, "measure": "pain_knee", "value": "3.0"}]
+    assert import_file(store, SYSTEM, write_rows(tmp_path / "whole.csv", whole), today=TODAY).added == 1
+
+
 def test_an_import_refused_for_one_patient_leaves_the_store_as_it_was(tmp_path, new_db):
     store = Store(new_db("refused_patient"))
     for name in ("tess", "tom"):

@@ -160,6 +160,24 @@ def test_invalid_checkin_shows_errors_and_saves_nothing(db):
     assert checkin_field(at, "hip_flexion:right").value == 100  # what the patient typed is kept
 
 
+def test_a_pain_with_decimals_is_refused_not_saved_as_a_whole_number(db):
+    """An integer field would hand the page 3 for a typed 3.5 (the browser and Streamlit truncate it); the
+    pain fields take decimals so that the rules see 3.5 and refuse it."""
+    token = account(db, "pat", "patient", patient="P1")
+    at = app(token, one_page=True)
+    checkin_field(at, "pain_hip:left").set_value(3.5)
+    checkin_field(at, "hip_flexion:left").set_value(100)
+    at.button(key="FormSubmitter:checkin-0-Save check-in").click().run()
+    errors = re.sub(r"\\(.)", r"\1", " ".join(e.value for e in at.error))
+    assert (
+        "Hip pain (pain_hip), left: must be a whole number of points out of 10, with no decimals;"
+        " you entered 3.5/10" in errors
+    )
+    assert db.readings(SYSTEM).empty
+    assert checkin_field(at, "pain_hip:left").value == 3.5  # kept as typed, to be corrected
+    assert "whole numbers 0 to 10" in checkin_field(at, "pain_hip:left").help
+
+
 def date_field(at: AppTest):
     from hipdata.checkin import DATE_LABEL
 

@@ -203,6 +203,18 @@ def test_checkin_refuses_too_few_activities_and_saves_nothing(patient_app):
     assert patient_app.store.records(SYSTEM, "psfs", "P1").empty
 
 
+def test_checkin_refuses_a_rating_with_decimals(patient_app):
+    """An integer field would turn a typed 3.5 into 3; the rating fields take decimals so it is refused."""
+    at = patient_app()
+    for i, name in enumerate(["Squat", "Run", "Kneel"], start=1):
+        at.text_input(key=f"psfs-name-{i}").input(name)
+        at.number_input(key=f"psfs-rating-{i}").set_value(3.5 if i == 2 else 4)
+    at.button(key="FormSubmitter:psfs-Save activity ratings").click().run()
+    errors = " ".join(e.value for e in at.error)
+    assert "Nothing was saved: PSFS rating 2 = '3.5': a whole number from 0 to 10" in errors.replace("\\", "")
+    assert patient_app.store.records(SYSTEM, "psfs", "P1").empty
+
+
 def test_progress_page_shows_the_psfs_verdict_in_words(patient_app):
     store = patient_app.store
     today = date.today()

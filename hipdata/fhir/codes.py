@@ -31,6 +31,14 @@ SCORE_CODES = dict((LEFS_TOTAL, PSFS_MEAN))
 
 # UCUM unit of each catalog unit; pain is a score without a unit.
 UCUM_UNITS = {"deg": ("deg", "°"), "cm": ("cm", "cm"), "nprs": ("{score}", "score")}
+# The display texts (valueQuantity.unit) read as naming each unit, compared without case: what hipdata
+# writes, the UCUM code, and the unit's plain names. code + system are the computable unit; a display text
+# naming another unit (cm on an angle) contradicts them, and which of the two the sender meant is unknown.
+UNIT_TEXTS = {
+    "deg": ("°", "deg", "degree", "degrees"),
+    "cm": ("cm", "centimeter", "centimeters", "centimetre", "centimetres"),
+    "nprs": ("score", "{score}", "point", "points"),
+}
 CATEGORIES = {"rom": "exam", "field": "exam", "pain": "survey"}
 
 # SNOMED CT body structures, by region and side ('' = no side). Checked against published value sets:

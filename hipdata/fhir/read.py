@@ -157,10 +157,20 @@ def _check_models(document: dict, kind: str) -> None:
             path = re.sub(r"\.(\d+)(?=\.|$)", r"[\1]", path)
             value = e.get("input")
             shown = value if isinstance(value, str | int | float) and not isinstance(value, bool) else None
-            problems.append(
-                FhirProblem(index, path, "" if shown is None else str(shown)[:120], f"FHIR R4: {e['msg']}")
-            )
+            message = f"FHIR R4: {e['msg']}"
+            if index is not None and loc[-1] == "valueInteger":
+                message += _answers_allowed(document["entry"][index].get("resource"))
+            problems.append(FhirProblem(index, path, "" if shown is None else str(shown)[:120], message))
         raise FhirError(problems) from None
+
+
+def _answers_allowed(resource) -> str:
+    """What the answers of a questionnaire response may be, for the model's words on a bad valueInteger."""
+    canonical = str((resource or {}).get("questionnaire", "")).split("|")[0]
+    return {
+        codes.LEFS_QUESTIONNAIRE: f"; LEFS answers are whole numbers {min(lefs.ANSWERS)} to {max(lefs.ANSWERS)}",
+        codes.PSFS_QUESTIONNAIRE: f"; PSFS ratings are whole numbers {psfs.RATING_MIN} to {psfs.RATING_MAX}",
+    }.get(canonical, "")
 
 
 def _codings(concept: dict | None) -> list[dict]:
@@ -248,10 +258,7 @@ def _observation(reader: _Reader, i: int, prefix: str, obs: dict) -> None:
         value = quantity["value"]
         unit = "nprs" if score else (catalog.MEASURES[measure].unit if measure else None)
         if unit:
-            expected = codes.UCUM_UNITS[unit][0]
-            if quantity.get("system") != codes.UCUM or quantity.get("code") != expected:
-                reader.fail(i, f"{prefix}.valueQuantity.code", quantity.get("code"),
-                            f"wrong unit: expected UCUM ({codes.UCUM}) code {expected!r}")  # fmt: skip
+            _unit(reader, i, f"{prefix}.valueQuantity", quantity, unit)
     if measure or score:
         group = "pain" if score else catalog.MEASURES[measure].group
         expected = codes.CATEGORIES[group]
@@ -280,6 +287,23 @@ def _observation(reader: _Reader, i: int, prefix: str, obs: dict) -> None:
     reader.raw.append({"patient_id": patient_id, "date": day, "measure": measure, "side": side,
                        "value": repr(float(value)), **{k: v or "" for k, v in context.items()}, "note": note})  # fmt: skip
     reader.raw_entries.append((i, prefix))
+
+
+def _unit(reader: _Reader, i: int, path: str, quantity: dict, unit: str) -> None:
+    """The quantity's unit: UCUM system and code, and a display text (optional) that names the same unit."""
+    code = codes.UCUM_UNITS[unit][0]
+    if quantity.get("system") != codes.UCUM:
+        reader.fail(i, f"{path}.system", quantity.get("system"),
+                    f"wrong unit system: expected UCUM, {codes.UCUM} (with code {code!r})")  # fmt: skip
+    if quantity.get("code") != code:
+        reader.fail(i, f"{path}.code", quantity.get("code"),
+                    f"wrong unit: expected UCUM ({codes.UCUM}) code {code!r}")  # fmt: skip
+    text = quantity.get("unit")
+    allowed = codes.UNIT_TEXTS[unit]
+    if text is not None and str(text).strip().lower() not in allowed:
+        reader.fail(i, f"{path}.unit", text,
+                    f"does not name the unit of code {code!r}; allowed: " + ", ".join(repr(a) for a in allowed)
+                    + " (any case), or leave unit out")  # fmt: skip
 
 
 def _code(reader: _Reader, i: int, prefix: str, obs: dict) -> tuple[str | None, str | None]:
