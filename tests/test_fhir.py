@@ -241,9 +241,10 @@ def test_a_wrong_unit_system_is_named_at_system(exported, system):
 @pytest.mark.parametrize(
     ("measure", "unit"),
     [("hip_flexion", "°"), ("hip_flexion", "deg"), ("hip_flexion", " Degrees "), ("figure_four", "cm"),
-     ("figure_four", "centimetres"), ("pain_hip", "score"), ("pain_hip", "{score}"), ("pain_hip", None)],
+     ("figure_four", "centimetres"), ("pain_hip", "score"), ("pain_hip", "{score}"), ("pain_hip", None),
+     ("hip_flexion", "Grad"), ("figure_four", "Zentimeter")],  # another language's name: the sender's label
 )  # fmt: skip
-def test_a_unit_text_naming_the_coded_unit_is_read(exported, measure, unit, new_db):
+def test_a_unit_text_naming_no_other_unit_is_read(exported, measure, unit, new_db):
     _, obs = first_reading(exported, measure)
     obs["valueQuantity"]["unit"] = unit
     if unit is None:
@@ -265,7 +266,7 @@ def test_a_unit_text_naming_another_unit_is_refused(exported, measure, unit, all
     text = problems_of(exported)
     assert "1 problem in 1 entry" in text
     assert (
-        f"entry[{i}].resource.valueQuantity.unit = {unit!r}: does not name the unit of code {code!r}; allowed: "
+        f"entry[{i}].resource.valueQuantity.unit = {unit!r}: names another unit than code {code!r}; allowed: "
         f"{allowed}" in text
     )
 

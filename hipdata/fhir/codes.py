@@ -34,11 +34,16 @@ UCUM_UNITS = {"deg": ("deg", "°"), "cm": ("cm", "cm"), "nprs": ("{score}", "sco
 # The display texts (valueQuantity.unit) read as naming each unit, compared without case: what hipdata
 # writes, the UCUM code, and the unit's plain names. code + system are the computable unit; a display text
 # naming another unit (cm on an angle) contradicts them, and which of the two the sender meant is unknown.
+# Any other text (another language's name, say) is the sender's label and is left to them.
 UNIT_TEXTS = {
     "deg": ("°", "deg", "degree", "degrees"),
     "cm": ("cm", "centimeter", "centimeters", "centimetre", "centimetres"),
     "nprs": ("score", "{score}", "point", "points"),
 }
+# Units that no catalog measure is in, which a sender may have measured in by mistake.
+OTHER_UNIT_TEXTS = ("mm", "millimeter", "millimeters", "millimetre", "millimetres", "m", "meter", "meters",
+                    "metre", "metres", "in", "[in_i]", "inch", "inches", "ft", "rad", "radian", "radians",
+                    "%", "percent")  # fmt: skip
 CATEGORIES = {"rom": "exam", "field": "exam", "pain": "survey"}
 
 # SNOMED CT body structures, by region and side ('' = no side). Checked against published value sets:

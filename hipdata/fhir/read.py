@@ -290,7 +290,7 @@ def _observation(reader: _Reader, i: int, prefix: str, obs: dict) -> None:
 
 
 def _unit(reader: _Reader, i: int, path: str, quantity: dict, unit: str) -> None:
-    """The quantity's unit: UCUM system and code, and a display text (optional) that names the same unit."""
+    """The quantity's unit: UCUM system and code, and a display text (optional) that names no other unit."""
     code = codes.UCUM_UNITS[unit][0]
     if quantity.get("system") != codes.UCUM:
         reader.fail(i, f"{path}.system", quantity.get("system"),
@@ -300,9 +300,12 @@ def _unit(reader: _Reader, i: int, path: str, quantity: dict, unit: str) -> None
                     f"wrong unit: expected UCUM ({codes.UCUM}) code {code!r}")  # fmt: skip
     text = quantity.get("unit")
     allowed = codes.UNIT_TEXTS[unit]
-    if text is not None and str(text).strip().lower() not in allowed:
+    others = {t for u, texts in codes.UNIT_TEXTS.items() if u != unit for t in texts} | {
+        *codes.OTHER_UNIT_TEXTS
+    }
+    if text is not None and str(text).strip().lower() in others:
         reader.fail(i, f"{path}.unit", text,
-                    f"does not name the unit of code {code!r}; allowed: " + ", ".join(repr(a) for a in allowed)
+                    f"names another unit than code {code!r}; allowed: " + ", ".join(repr(a) for a in allowed)
                     + " (any case), or leave unit out")  # fmt: skip
 
 
