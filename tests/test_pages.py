@@ -13,8 +13,10 @@ from streamlit.testing.v1 import AppTest
 
 from hipdata import auth, ui
 from hipdata.auth import SYSTEM
+from hipdata.caseload import BADGES
 from hipdata.demo import load_demo
 from hipdata.store import Store
+from tests.test_caseload import add_every_flag
 
 APP = str(Path(__file__).parents[1] / "app.py")
 PASSWORD = "correct horse battery"
@@ -219,6 +221,19 @@ def test_therapist_sees_only_assigned_patients(db):
     assert at.selectbox(key="review-patient").options == [
         "P0002 · " + db.patients(SYSTEM).iloc[1]["display_name"]
     ]
+
+
+def test_caseload_filters_by_a_short_flag_and_gives_each_row_room_for_every_flag(db):
+    token = account(db, "ada", "admin")
+    add_every_flag(db, "P-all", date.today(), "Mara")
+    db.add_patient(SYSTEM, "P-new", "")  # no check-in yet: its only flag
+    at = app(token)
+    assert at.dataframe[0].proto.row_height == ui.CASELOAD_ROW_HEIGHT
+    assert list(at.dataframe[0].value["patient"]) == ["P-all · Mara", "P-new"]
+    at.multiselect[0].select(BADGES["pain_rising"]).run()
+    assert list(at.dataframe[0].value["patient"]) == ["P-all · Mara"]
+    at.multiselect[0].unselect(BADGES["pain_rising"]).select(BADGES["never_logged"]).run()
+    assert list(at.dataframe[0].value["patient"]) == ["P-new"]
 
 
 def test_progress_page_explains_the_rules(db):
