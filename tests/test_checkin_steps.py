@@ -72,8 +72,8 @@ def test_the_default_plan_walks_field_tests_rotations_pain_exercises_then_a_summ
         press(at, "wiz-next")  # every step may be left empty
     assert seen == [
         ("1 of 10", "Forward fold: fingertip-to-floor distance"),
-        ("2 of 10", "Figure-four (FABER): knee-to-table distance, left"),
-        ("3 of 10", "Figure-four (FABER): knee-to-table distance, right"),
+        ("2 of 10", "Figure-four (FABER): knee-to-floor distance, left"),
+        ("3 of 10", "Figure-four (FABER): knee-to-floor distance, right"),
         ("4 of 10", "Hip internal rotation, left"),
         ("5 of 10", "Hip internal rotation, right"),
         ("6 of 10", "Hip external rotation, left"),
