@@ -22,16 +22,36 @@ ADHERENCE_WEEKS = 4
 CHUNK_PATIENTS = 2000
 # Order of attention: worsening or pain rising first, then inactive, never logged, plateau, asymmetry, the rest.
 PRIORITY = ("worsening", "pain_rising", "inactive", "never_logged", "plateau", "asymmetry")
+# The flags as the caseload's Flags cell lists them: short, so that a patient with every flag still fits
+# the cell's three lines (tests/test_browser.py measures it in the app's font), with no-break spaces so a
+# line never ends inside one. FLAG_MEANINGS (the column's help) says what each means.
 BADGES = {
-    "worsening": "Worsening",
-    "pain_rising": "Pain rising",
-    "inactive": "Inactive 14+ days",
-    "never_logged": "No check-in yet",
+    "worsening": "Worse",
+    "pain_rising": "Pain\u00a0↑",
+    "inactive": "Inactive",
+    "never_logged": "No\u00a0check-in",
     "plateau": "Plateau",
     "asymmetry": "Asymmetry",
-    "lefs_important": "LEFS changed ≥9",
-    "psfs_worsened": "PSFS worsened",
+    "lefs_important": "LEFS\u00a0±9",
+    "psfs_worsened": "PSFS\u00a0↓",
 }
+FLAG_MEANINGS = {
+    "worsening": "a range-of-motion or field-test series worsened by its MDC or more",
+    "pain_rising": "a pain series rose by its MDC (2 points) or more",
+    "inactive": "14 days or more since the last check-in",
+    "never_logged": "no check-in yet",
+    "plateau": "range of motion improved, then nothing moved for six weeks",
+    "asymmetry": "left and right differ by the MDC or more",
+    "lefs_important": "LEFS changed by 9 points or more since the first",
+    "psfs_worsened": "PSFS fell by its MDC (2 points) or more",
+}
+
+
+def flags_help() -> str:
+    """The Flags column's help: what each badge means, in the order the cell lists them."""
+    return "Why this patient needs attention. " + "; ".join(
+        f"**{BADGES[flag]}**: {meaning}" for flag, meaning in FLAG_MEANINGS.items()
+    )
 
 
 # Short series names for the caseload's narrow columns (the column help says what they are).

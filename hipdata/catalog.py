@@ -88,7 +88,10 @@ MEASURES: dict[str, Measure] = {
                 -30, 80, 0, 5, 4.5,
                 "Ekedahl 2012 Arch Phys Med Rehabil 93:2210: MDC 4.5 cm; Perret 2001: ICC 0.99",
                 "0 = fingertips touch the floor; negative = past the floor (standing on a step)"),
-        Measure("figure_four", "Figure-four (FABER): knee-to-table distance", "field", "cm", _LR, "lower",
+        # The reference table says knee-to-table (Bagwell 2016 measured on a clinic plinth); a patient does the
+        # test at home lying on a firm floor (the protocol and the how-to), and the distance from the knee to
+        # the surface lain on is the same measurement, so the label names what the patient measures.
+        Measure("figure_four", "Figure-four (FABER): knee-to-floor distance", "field", "cm", _LR, "lower",
                 0, 60, 9.6, 15.2, 3.7,
                 "Bagwell 2016 Int J Sports Phys Ther: MDC 3.7 cm; same-rater ICC 0.76-0.86",
                 "Bagwell 2016 healthy mean 12.4 +/- 2.8 cm"),
@@ -167,7 +170,7 @@ PROTOCOLS: dict[str, Protocol] = {
         "of the middle finger to the floor (negative past the floor, standing on a step)",
         "Perret 2001 Arch Phys Med Rehabil 82:1566; Ekedahl 2012 Arch Phys Med Rehabil 93:2210"),
     "figure_four": Protocol("supine", "tape_measure", "passive",
-        "Supine on a firm surface; ankle on the other knee, the bent knee relaxed towards the floor; tape from "
+        "Supine on a firm floor; ankle on the other knee, the bent knee relaxed towards the floor; tape from "
         "the outside of the knee straight down to the floor", "Bagwell 2016 Int J Sports Phys Ther (the MDC source)"),
     **{
         m: Protocol(None, None, None, "Numeric pain rating 0-10: the usual pain in that region this week",

@@ -166,7 +166,7 @@ def clean_checkin(
     ).astype(str)
     readings = pd.DataFrame()
     try:
-        readings = clean_readings(raw, today=today, first_row=0)
+        readings = clean_readings(raw, today=today, first_row=0, with_ids=False)  # the field shows the label
     except ValidationError as error:
         for p in error.problems:
             if p.column == "value":  # the message names the measure and side; add what was typed
@@ -193,7 +193,7 @@ def clean_checkin(
             log = clean_exercise_log(entered)
         except ValidationError as error:
             problems += [
-                Problem(None, "exercises", p.value, f"Exercise row {p.row}, {p.column}: {p.message}")
+                Problem(None, "exercises", p.value, _exercise_problem(entered["exercise"].iloc[p.row - 1], p))
                 for p in error.problems
             ]
     if not filled and log is None and not problems:
@@ -201,6 +201,17 @@ def clean_checkin(
     if problems:  # a bad date is the same problem for every field: say it once
         raise ValidationError(list({(p.column, p.message): p for p in problems}.values()))
     return readings, log
+
+
+def _exercise_problem(exercise: str, p: Problem) -> str:
+    """'Foam rolling, Sessions: ...': the exercise and the field as the form shows them, not their ids."""
+    known = catalog.EXERCISES.get(exercise)
+    name = known.label if known else f"Exercise {exercise!r}" if exercise else f"Exercise row {p.row}"
+    return (
+        f"{name}: {p.message}"
+        if p.column == "exercise"
+        else f"{name}, {EXERCISE_HEADERS[p.column]}: {p.message}"
+    )
 
 
 def step_errors(
@@ -318,7 +329,7 @@ def apply_corrections(
         )
         raw = raw.loc[:, ["patient_id", "date", "measure", "side", "value", *CONTEXT_COLUMNS, "note"]]
         raw = raw.astype(object).where(raw.notna(), "").astype(str)
-        clean = clean_readings(raw, today=today)
+        clean = clean_readings(raw, today=today, with_ids=False)  # the table shows the label
         cleaned = list(zip(updates["id"], range(len(clean)), strict=True))
     for reading_id, i in cleaned:
         store.update_reading(actor, int(reading_id), clean.iloc[[i]])

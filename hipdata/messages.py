@@ -3,8 +3,10 @@
 validate (pandas: the check-in form) and store/csv_file (DuckDB: files from the command line and the Data
 page) take every message from here, and look the measure's messages up by measure and side, so the same
 row gets the same words from both (tests/test_import_rules.py holds them to it). A message about a value
-names the measure by its label and id, the side where it has one, and says what is allowed in units a
-patient reads. No pandas here: the import command runs without it.
+names the measure by its label, the side where it has one, and says what is allowed in units a patient
+reads. Messages about a file (a CSV or FHIR import, the command line) also name the catalog id, which is
+what the file holds; the check-in form, where the field shows the label, names the label alone
+(with_id=False). No pandas here: the import command runs without it.
 """
 
 from __future__ import annotations
@@ -41,9 +43,9 @@ def _number(x: float, unit: str) -> str:
     return {"deg": f"{text}°", "cm": f"{text} cm", "nprs": text}[unit]
 
 
-def series_name(m: catalog.Measure, side: str = "") -> str:
-    """'Hip pain (pain_hip), left': how a problem names the series it is about."""
-    return f"{m.label} ({m.id})" + (f", {side}" if side else "")
+def series_name(m: catalog.Measure, side: str = "", with_id: bool = True) -> str:
+    """'Hip pain (pain_hip), left', or 'Hip pain, left' without the id: how a problem names its series."""
+    return (f"{m.label} ({m.id})" if with_id else m.label) + (f", {side}" if side else "")
 
 
 def allowed_values(m: catalog.Measure) -> str:
@@ -54,21 +56,21 @@ def allowed_values(m: catalog.Measure) -> str:
     return f"a number from {low} to {high}"
 
 
-def out_of_range(m: catalog.Measure, side: str = "") -> str:
+def out_of_range(m: catalog.Measure, side: str = "", with_id: bool = True) -> str:
     """The value is not a finite number, or outside the measure's valid range."""
-    return f"{series_name(m, side)}: must be {allowed_values(m)}"
+    return f"{series_name(m, side, with_id)}: must be {allowed_values(m)}"
 
 
-def not_whole(m: catalog.Measure, side: str = "") -> str:
-    return f"{series_name(m, side)}: must be a whole number of points out of 10, with no decimals"
+def not_whole(m: catalog.Measure, side: str = "", with_id: bool = True) -> str:
+    return f"{series_name(m, side, with_id)}: must be a whole number of points out of 10, with no decimals"
 
 
-def needs_side(m: catalog.Measure) -> str:
-    return f"{series_name(m)}: needs side left or right"
+def needs_side(m: catalog.Measure, with_id: bool = True) -> str:
+    return f"{series_name(m, with_id=with_id)}: needs side left or right"
 
 
-def has_no_side(m: catalog.Measure) -> str:
-    return f"{series_name(m)}: has no sides; leave side empty"
+def has_no_side(m: catalog.Measure, with_id: bool = True) -> str:
+    return f"{series_name(m, with_id=with_id)}: has no sides; leave side empty"
 
 
 def named_side(sided: bool, side: str) -> str:
@@ -76,12 +78,14 @@ def named_side(sided: bool, side: str) -> str:
     return side if sided and side in catalog.SIDES else ""
 
 
-def message_rows() -> list[tuple[str, str, str, str, str]]:
+def message_rows(with_id: bool = True) -> list[tuple[str, str, str, str, str]]:
     """Per measure and named side: (measure, side, range or number message, whole-number message,
     side message). Side messages are the same for every side: a wrong side is not named."""
     rows = []
     for m in catalog.MEASURES.values():
-        side_message = needs_side(m) if m.sided else has_no_side(m)
+        side_message = needs_side(m, with_id) if m.sided else has_no_side(m, with_id)
         for side in ("", *m.sides):
-            rows.append((m.id, side, out_of_range(m, side), not_whole(m, side), side_message))
+            rows.append(
+                (m.id, side, out_of_range(m, side, with_id), not_whole(m, side, with_id), side_message)
+            )
     return rows

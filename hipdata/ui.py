@@ -31,6 +31,10 @@ class Trends(NamedTuple):
 
 TOKEN_KEY = "session_token"
 KEPT_CASELOADS = 64  # caseload tables kept in memory (one per user, day and patient filter)
+# The caseload's rows hold three lines of text (Streamlit wraps a cell's text only in rows taller than
+# 4rem, 64 px): every flag of a patient shows in a Flags column narrow enough that the ten columns fit a
+# 1280 px screen and the patient, days and flags a 390 px phone (tests/test_browser.py measures both).
+CASELOAD_ROW_HEIGHT = 65
 # An SVG file: Streamlit inlines it as a data URL, so the tab icon needs no request (a material icon
 # as page icon is fetched from a font server on the internet).
 PAGE_ICON = str(Path(__file__).with_name("icon.svg"))
@@ -225,6 +229,42 @@ def exercise_columns() -> dict:
         "Band": st.column_config.SelectboxColumn(options=list(BAND_LEVELS)),
         "Load kg": number(step=0.5),
     }
+
+
+def caseload_columns() -> dict:
+    """Column settings of the caseload table, in pixels: the triage (patient, days, flags) first."""
+    from hipdata.caseload import flags_help
+
+    text, number = st.column_config.TextColumn, st.column_config.NumberColumn
+    return {
+        "patient": text("Patient", pinned=True, width=112),
+        "days_since_checkin": number("Days", width=46, help="Days since the last check-in (14 or more: inactive)"),
+        "badges": text("Flags", width=166, help=flags_help()),
+        "weeks_in_programme": number("Wk", width=38, help="Weeks in the programme, since the first check-in"),
+        "adherence": st.column_config.ProgressColumn(
+            "Done", min_value=0, max_value=100, format="%.0f%%", width=60,
+            help="Adherence: exercise sessions done ÷ prescribed over the last 4 weeks",
+        ),
+        "rom": text(
+            "ROM", width=100,
+            help="Biggest change in range of motion or a field test, in MDCs (beyond ±1 is real; + is "
+            "better), and the series: L/R = left/right side",
+        ),
+        "pain": text("Pain", width=84, help="Biggest pain change in MDCs (1 MDC = 2 points; + is better), and where"),
+        "lefs": text(
+            "LEFS", width=58, help="Latest LEFS score out of 80 (change since the first; 9 or more is important)"
+        ),
+        "plan": text(
+            "Plan", width=62,
+            help="The measurement plan the check-in follows: the default self-assessments, or a custom plan "
+            "(Review page, Plan tab)",
+        ),
+        "psfs": text(
+            "PSFS", width=58,
+            help="Latest PSFS score: the mean rating 0-10 of the patient's own activities (change since the "
+            "first; 2 points or more is real)",
+        ),
+    }  # fmt: skip
 
 
 def metric_card(column, row) -> None:

@@ -75,21 +75,25 @@ class _Collector:
 
 
 @cache
-def _wording() -> pd.DataFrame:
+def _wording(with_id: bool) -> pd.DataFrame:
     """messages.message_rows as a frame indexed by (measure, named side)."""
     columns = ["measure", "named_side", "range", "whole", "side"]
-    return pd.DataFrame(messages.message_rows(), columns=columns).set_index(["measure", "named_side"])
+    rows = messages.message_rows(with_id)
+    return pd.DataFrame(rows, columns=columns).set_index(["measure", "named_side"])
 
 
 def _parse_numbers(text: pd.Series) -> pd.Series:
     return pd.to_numeric(text.str.strip(), errors="coerce").astype("float64")
 
 
-def clean_readings(raw: pd.DataFrame, today: date | None = None, first_row: int = 2) -> pd.DataFrame:
+def clean_readings(
+    raw: pd.DataFrame, today: date | None = None, first_row: int = 2, with_ids: bool = True
+) -> pd.DataFrame:
     """Check every row of raw readings (strings) against the catalog.
 
     Returns the readings typed (date as datetime64, value as float, side '' when the measure has none,
     empty context as None) or raises ValidationError naming every bad row, column, value and what is allowed.
+    with_ids=False names a measure by its label alone (the check-in form); a file's reader wants the id too.
     """
     header = header_problems([str(c) for c in raw.columns])
     if header:
@@ -122,7 +126,7 @@ def clean_readings(raw: pd.DataFrame, today: date | None = None, first_row: int 
         def lookup(mask: np.ndarray) -> np.ndarray:
             m, s = measure[mask], side[mask]
             named = s.where(sided[mask] & s.isin(catalog.SIDES), "")
-            found = _wording()[kind].reindex(pd.MultiIndex.from_arrays([m, named]))
+            found = _wording(with_ids)[kind].reindex(pd.MultiIndex.from_arrays([m, named]))
             return (found.fillna(fallback) if fallback else found).to_numpy()
 
         return lookup

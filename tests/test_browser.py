@@ -10,11 +10,18 @@ import time
 import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
+from datetime import date
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+from hipdata import ui
+from hipdata.auth import SYSTEM
+from hipdata.caseload import BADGES
+from hipdata.store import Store
+from tests.test_caseload import add_every_flag
 
 pytestmark = pytest.mark.browser
 ROOT = Path(__file__).parents[1]
@@ -90,6 +97,12 @@ def server(session_db):
             stdin=PASSWORD)  # fmt: skip
     cli(db, "users", "add", "locky", "--role", "patient", "--patient", "P0005", stdin=PASSWORD)
     cli(db, "users", "add", AMP_USER, "--role", "therapist", stdin=PASSWORD)
+    cli(db, "users", "add", "fran", "--role", "therapist", stdin=PASSWORD)
+    store = Store(db)  # fran's caseload: one patient with every flag, and one demo patient
+    add_every_flag(store, "P0099", date.today(), "Mara Manyflags")
+    for patient in ("P0099", "P0006"):
+        store.assign(SYSTEM, patient, "fran")
+    store.close()
     with serving(db) as (url, _):
         yield url
 
@@ -322,3 +335,43 @@ def test_a_table_offers_search_and_full_screen_but_no_unescaped_download(server,
     expect(toolbar.get_by_role("button", name="Search")).to_be_visible()
     expect(toolbar.get_by_role("button", name="Fullscreen")).to_be_visible()
     expect(page.get_by_role("button", name="Download as CSV")).to_have_count(0)
+
+
+# Greedy word wrap (as the grid wraps a cell) of a cell's text in the app's font, in a real browser: the
+# number of lines the text takes in a column `width` px wide (8.5 px padding each side).
+WRAPPED_LINES = """([text, width]) => {
+    const pen = document.createElement("canvas").getContext("2d");
+    pen.font = "14px " + getComputedStyle(document.body).fontFamily;
+    let lines = 1, line = "";
+    for (const word of text.split(" ")) {
+        const longer = line ? line + " " + word : word;
+        if (line && pen.measureText(longer).width > width - 17) { lines += 1; line = word; } else line = longer;
+    }
+    return lines;
+}"""
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_a_patient_with_every_flag_shows_all_of_them_in_the_caseload(server, browser, width):
+    context = browser.new_context(viewport={"width": width, "height": 900}, is_mobile=width < 500)
+    page = context.new_page()
+    sign_in(page, server, "fran")
+    grid = page.get_by_test_id("stDataFrame")
+    expect(grid).to_be_visible()
+    settle(page)
+    shoot(page, f"caseload-every-flag-{width}")
+    flags = grid.get_by_test_id("glide-cell-3-0")  # the grid's accessible copy of the first row's Flags cell
+    assert flags.text_content() == " · ".join(BADGES[f] for f in BADGES if f != "never_logged")
+    columns = ui.caseload_columns()
+    flags_width = columns["badges"]["width"]
+    assert page.evaluate(WRAPPED_LINES, [flags.text_content(), flags_width]) <= 3  # all fit a 65 px row
+    assert ui.CASELOAD_ROW_HEIGHT > 64  # Streamlit wraps cell text only in rows taller than 4rem
+    scroller = grid.locator(".dvn-scroller")
+    content, shown = scroller.evaluate("s => [s.scrollWidth, s.clientWidth]")
+    if width == 1280:
+        assert content <= shown  # all ten columns, no sideways scrolling
+    else:  # the row marker, patient, days and flags on the screen; the rest scrolls sideways
+        marker = content - sum(c["width"] for c in columns.values())
+        assert marker + sum(columns[c]["width"] for c in ("patient", "days_since_checkin", "badges")) <= shown
+        assert page.evaluate("document.documentElement.scrollWidth") <= width + 1
+    context.close()

@@ -9,12 +9,13 @@ import pandas as pd
 import pytest
 
 from hipdata import caseload as caseload_module
-from hipdata import catalog
+from hipdata import catalog, psfs
 from hipdata.analysis import progress
 from hipdata.auth import SYSTEM, Actor
 from hipdata.caseload import BADGES, adherence, caseload
 from hipdata.demo import load_demo
 from hipdata.store import Store
+from hipdata.validate import clean_readings
 
 AS_OF = date(2026, 3, 4)  # a Wednesday
 MONDAY = date(2026, 3, 2)  # the Monday of the as_of week
@@ -94,6 +95,29 @@ def add_lefs(store: Store, patient: str, totals: list[tuple[str, int]]) -> None:
     )
 
 
+def add_every_flag(store: Store, patient: str, as_of: date, name: str = "") -> None:
+    """A patient with all seven flags on as_of: last check-in 3 weeks before (inactive); hip flexion up 20°
+    then still for 8 weeks (plateau), left abduction down 20° (worsening) and 20° from the right (asymmetry),
+    hip pain up 4 (pain rising), LEFS up 12 and PSFS down by more than its MDC."""
+    last = as_of - timedelta(days=as_of.weekday(), weeks=3)
+    rows = [
+        *weekly_rows(patient, "hip_flexion", "left", [80, 80] + [100] * 8, last),
+        *weekly_rows(patient, "hip_abduction", "left", [40, 40] + [20] * 8, last),
+        *weekly_rows(patient, "hip_abduction", "right", [40] * 10, last),
+        *weekly_rows(patient, "pain_hip", "left", [1, 1] + [5] * 8, last),
+    ]
+    store.add_patient(SYSTEM, patient, name)
+    raw = pd.DataFrame(rows).astype(str)
+    store.add_readings(SYSTEM, clean_readings(raw, today=as_of))
+    add_lefs(store, patient, [((last - timedelta(weeks=8)).isoformat(), 40), (last.isoformat(), 52)])
+    for n, ratings in enumerate([[6, 6, 6], [6, 6, 6], [4, 4, 4], [3, 4, 4]]):
+        store.add_records(
+            SYSTEM,
+            "psfs",
+            psfs.row(patient, last - timedelta(weeks=6 - 2 * n), ["Squat", "Run", "Hike"], ratings),
+        )
+
+
 @pytest.fixture
 def clinic(store, make_readings) -> Store:
     """Seven patients, one for each kind of attention, named so that sorting by name would be wrong."""
@@ -137,10 +161,10 @@ def test_sorted_by_need_worsening_and_pain_first_then_inactive_never_logged_plat
 def test_badges_say_why(clinic):
     badges = build(clinic).set_index("patient_id")["badges"]
     assert badges.to_dict() == {
-        "F-pain": "Pain rising",
-        "G-worse": "Worsening",
-        "E-inactive": "Inactive 14+ days",
-        "D-never": "No check-in yet",
+        "F-pain": "Pain\u00a0↑",
+        "G-worse": "Worse",
+        "E-inactive": "Inactive",
+        "D-never": "No\u00a0check-in",
         "C-plateau": "Plateau",
         "B-asym": "Asymmetry",
         "A-ok": "",
@@ -170,7 +194,22 @@ def test_more_flags_come_first_within_the_same_priority(store, make_readings):
     table = build(store)
     assert table["patient_id"].tolist() == ["P2", "P1"]
     assert table["flag_count"].tolist() == [3, 1]
-    assert table.iloc[0]["badges"] == "Worsening · Pain rising · Asymmetry"
+    assert table.iloc[0]["badges"] == "Worse · Pain\u00a0↑ · Asymmetry"
+
+
+def test_a_patient_with_every_flag_lists_them_all_most_urgent_first(store):
+    add_every_flag(store, "P-all", AS_OF)
+    table = build(store)
+    row = table.iloc[0]
+    assert row["flag_count"] == 5 and row["lefs_important"] and row["psfs_status"] == "worsened"
+    shown = [flag for flag in BADGES if flag != "never_logged"]
+    assert caseload_module.view(table).iloc[0]["badges"] == " · ".join(BADGES[flag] for flag in shown)
+
+
+def test_flag_help_explains_every_badge():
+    help_text = caseload_module.flags_help()
+    assert all(f"**{badge}**" in help_text for badge in BADGES.values())
+    assert set(caseload_module.FLAG_MEANINGS) == set(BADGES)
 
 
 def test_longer_silence_first_within_the_same_flags(store, make_readings):
@@ -301,7 +340,7 @@ def test_lefs_columns_and_badge(clinic):
     table = build(clinic).set_index("patient_id")
     assert table.loc["A-ok", ["lefs_first", "lefs_latest", "lefs_change"]].tolist() == [40, 49, 9]
     assert table.loc["A-ok", "lefs_important"]
-    assert table.loc["A-ok", "badges"] == "LEFS changed ≥9"
+    assert table.loc["A-ok", "badges"] == "LEFS\u00a0±9"
     assert table.loc["A-ok", "priority"] == 5  # an important LEFS change is shown, not sorted on
     assert table.loc["B-asym", "lefs_change"] == 8 and not table.loc["B-asym", "lefs_important"]
     assert table.loc["B-asym", "badges"] == "Asymmetry"
@@ -314,8 +353,6 @@ def test_every_badge_label_is_known():
 
 
 def test_psfs_columns_and_badge(clinic):
-    from hipdata import psfs
-
     activities = ["Squat", "Run", "Hike"]
     worse = [[6, 6, 6], [6, 6, 6], [4, 4, 4], [3, 4, 4]]  # baseline 6, current 3.83: beyond the MDC of 2
     for n, ratings in enumerate(worse):
@@ -326,7 +363,7 @@ def test_psfs_columns_and_badge(clinic):
     assert table.loc["A-ok", "psfs_status"] == "worsened"
     assert table.loc["A-ok", "psfs_latest"] == pytest.approx(11 / 3)
     assert table.loc["A-ok", "psfs_change"] == pytest.approx((4 + 11 / 3) / 2 - 6)  # current: last 2
-    assert "PSFS worsened" in table.loc["A-ok", "badges"]
+    assert BADGES["psfs_worsened"] in table.loc["A-ok", "badges"]
     assert table.loc["B-asym", "psfs_status"] == "no_detectable_change"
     assert "PSFS" not in table.loc["B-asym", "badges"]
     assert pd.isna(table.loc["D-never", "psfs_latest"])

@@ -20,8 +20,8 @@ EXPECTED_MEASURES = {
     "fingertip_to_floor": (
         "Forward fold: fingertip-to-floor distance", "field", "cm", (), "lower", -30, 80, 0, 5, 4.5,
     ),
-    "figure_four": (
-        "Figure-four (FABER): knee-to-table distance", "field", "cm", LR, "lower", 0, 60, 9.6, 15.2, 3.7,
+    "figure_four": (  # the one label not as in the reference (knee-to-table): the patient lies on the floor
+        "Figure-four (FABER): knee-to-floor distance", "field", "cm", LR, "lower", 0, 60, 9.6, 15.2, 3.7,
     ),
     "pain_hip": ("Hip pain", "pain", "nprs", LR, "lower", 0, 10, 0, 0, 2),
     "pain_low_back": ("Low back pain", "pain", "nprs", (), "lower", 0, 10, 0, 0, 2),
@@ -192,3 +192,21 @@ def test_every_measure_has_a_drawing_that_is_self_contained_svg():
         assert "href" not in svg and "http://" not in svg.replace("http://www.w3.org/2000/svg", ""), (
             measure_id
         )
+
+
+def test_the_figure_four_label_how_to_drawing_and_chart_all_measure_to_the_floor():
+    import pandas as pd
+
+    from hipdata import charts, howto
+
+    empty = pd.DataFrame(columns=["measure", "side", "date", "value"])
+    chart = charts.measure_chart("figure_four", empty, empty.rename(columns={"date": "week"}), pd.DataFrame())
+    texts = {
+        "label": catalog.MEASURES["figure_four"].label,
+        "protocol": catalog.PROTOCOLS["figure_four"].text,
+        "how-to": " ".join(howto.howto("figure_four").steps()),
+        "drawing": howto.drawing("figure_four"),
+        "chart title": chart.layout.title.text,
+    }
+    for name, text in texts.items():
+        assert "floor" in text and "table" not in text, name

@@ -114,9 +114,9 @@ def test_patient_completes_the_default_plan_with_the_phone_inclinometer(clinic, 
     expect(page.get_by_text("Last reading:")).to_be_visible()
     field(page, "Forward fold: fingertip-to-floor distance (cm)").fill("12.5")
     next_step(page, 1)
-    field(page, "Figure-four (FABER): knee-to-table distance, left (cm)").fill("14")
+    field(page, "Figure-four (FABER): knee-to-floor distance, left (cm)").fill("14")
     next_step(page, 2)
-    field(page, "Figure-four (FABER): knee-to-table distance, right (cm)").fill("15.5")
+    field(page, "Figure-four (FABER): knee-to-floor distance, right (cm)").fill("15.5")
     next_step(page, 3)
 
     angles = {  # series: (zero orientation, moved orientation, the angle between them, held near zero)

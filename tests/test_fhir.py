@@ -312,7 +312,7 @@ def test_missing_side_is_refused(exported):
     del obs["bodySite"]
     text = problems_of(exported)
     assert (
-        f"entry[{i}].resource.bodySite: missing: Figure-four (FABER): knee-to-table distance needs a side"
+        f"entry[{i}].resource.bodySite: missing: Figure-four (FABER): knee-to-floor distance needs a side"
         in text
     )
     assert "362905007" in text

@@ -13,8 +13,10 @@ from streamlit.testing.v1 import AppTest
 
 from hipdata import auth, ui
 from hipdata.auth import SYSTEM
+from hipdata.caseload import BADGES
 from hipdata.demo import load_demo
 from hipdata.store import Store
+from tests.test_caseload import add_every_flag
 
 APP = str(Path(__file__).parents[1] / "app.py")
 PASSWORD = "correct horse battery"
@@ -151,11 +153,11 @@ def test_invalid_checkin_shows_errors_and_saves_nothing(db):
     checkin_field(at, "hip_flexion:right").set_value(100)
     at.button(key="FormSubmitter:checkin-0-Save check-in").click().run()
     errors = re.sub(r"\\(.)", r"\1", " ".join(e.value for e in at.error))  # as shown, markdown escapes undone
-    assert "Hip flexion (hip_flexion), left: must be a number from 0° to 160°; you entered 200°" in errors
+    assert "Hip flexion, left: must be a number from 0° to 160°; you entered 200°" in errors
     assert (
-        "Hip pain (pain_hip), right: must be a whole number from 0 to 10 (points out of 10); you entered 12/10"
-        in errors
+        "Hip pain, right: must be a whole number from 0 to 10 (points out of 10); you entered 12/10" in errors
     )
+    assert "(hip_flexion)" not in errors and "(pain_hip)" not in errors  # a patient reads labels, not ids
     assert db.readings(SYSTEM).empty
     assert checkin_field(at, "hip_flexion:right").value == 100  # what the patient typed is kept
 
@@ -253,6 +255,19 @@ def test_therapist_sees_only_assigned_patients(db):
     assert at.selectbox(key="review-patient").options == [
         "P0002 · " + db.patients(SYSTEM).iloc[1]["display_name"]
     ]
+
+
+def test_caseload_filters_by_a_short_flag_and_gives_each_row_room_for_every_flag(db):
+    token = account(db, "ada", "admin")
+    add_every_flag(db, "P-all", date.today(), "Mara")
+    db.add_patient(SYSTEM, "P-new", "")  # no check-in yet: its only flag
+    at = app(token)
+    assert at.dataframe[0].proto.row_height == ui.CASELOAD_ROW_HEIGHT
+    assert list(at.dataframe[0].value["patient"]) == ["P-all · Mara", "P-new"]
+    at.multiselect[0].select(BADGES["pain_rising"]).run()
+    assert list(at.dataframe[0].value["patient"]) == ["P-all · Mara"]
+    at.multiselect[0].unselect(BADGES["pain_rising"]).select(BADGES["never_logged"]).run()
+    assert list(at.dataframe[0].value["patient"]) == ["P-new"]
 
 
 def test_progress_page_explains_the_rules(db):

@@ -31,8 +31,8 @@ def test_steps_one_per_measured_series_then_pain_then_exercises():
     steps = plan.steps(plan.DEFAULT_PLAN)
     assert [s.title for s in steps] == [
         "Forward fold: fingertip-to-floor distance",
-        "Figure-four (FABER): knee-to-table distance, left",
-        "Figure-four (FABER): knee-to-table distance, right",
+        "Figure-four (FABER): knee-to-floor distance, left",
+        "Figure-four (FABER): knee-to-floor distance, right",
         "Hip internal rotation, left",
         "Hip internal rotation, right",
         "Hip external rotation, left",

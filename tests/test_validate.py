@@ -251,6 +251,21 @@ def test_pain_fraction_beyond_range_reports_both():
     )
 
 
+def test_a_file_names_the_catalog_id_and_the_check_in_form_the_label_alone():
+    bad = raw({"measure": "pain_knee", "value": "11"}, {"measure": "figure_four", "side": "", "value": "10"})
+    figure_four = catalog.MEASURES["figure_four"].label
+    for with_ids, knee, figure in (
+        (True, "Knee pain (pain_knee), left", f"{figure_four} (figure_four)"),
+        (False, "Knee pain, left", figure_four),
+    ):
+        with pytest.raises(ValidationError) as info:
+            clean_readings(bad, with_ids=with_ids)
+        assert [p.message for p in info.value.problems] == [
+            f"{knee}: must be a whole number from 0 to 10 (points out of 10)",
+            f"{figure}: needs side left or right",
+        ]
+
+
 # ---- patient_id ------------------------------------------------------------------------------------------
 
 
