@@ -187,7 +187,7 @@ def test_a_typed_pain_of_3_5_is_refused_in_the_browser_not_saved_as_3(server, pa
     page.get_by_role("spinbutton", name="Low back pain (0-10)", exact=True).fill("4")
     page.get_by_role("button", name="Save check-in").click()
     settle(page)
-    expect(page.get_by_text("Hip pain (pain_hip), left: must be a whole number of points out of 10, with no "
+    expect(page.get_by_text("Hip pain, left: must be a whole number of points out of 10, with no "
                             "decimals; you entered 3.5/10").first).to_be_visible()  # fmt: skip
     expect(page.get_by_text("Saved:")).to_have_count(0)
     expect(pain).to_have_value("3.5")  # shown as typed, to be corrected

@@ -172,7 +172,7 @@ def test_a_pain_with_decimals_is_refused_not_saved_as_a_whole_number(db):
     at.button(key="FormSubmitter:checkin-0-Save check-in").click().run()
     errors = re.sub(r"\\(.)", r"\1", " ".join(e.value for e in at.error))
     assert (
-        "Hip pain (pain_hip), left: must be a whole number of points out of 10, with no decimals;"
+        "Hip pain, left: must be a whole number of points out of 10, with no decimals;"
         " you entered 3.5/10" in errors
     )
     assert db.readings(SYSTEM).empty
