@@ -39,10 +39,10 @@ def trends_csv(store: Store, actor: Actor, as_of: date, patients: Patients = Non
         numbers = series.trend_numbers(s)
         codes = {"patient": s.patient, "measure": s.measure, "side": s.side}
         kept = {name: numbers[name] for name in ("weeks", "baseline", "current")}
-        store.keep_trends(ids, versions, as_of, {**codes, **kept, "slope": numbers["slope_per_week"]})
+        store.keep_trends(ids, versions, {**codes, **kept, "slope": numbers["slope_per_week"]})
         if everyone:  # nothing kept to read back
             return store.table_csv({**_keys(s), **series.verdicts(s.measure, s.labels[1], numbers)})
-    kept = store.kept_trends(actor, as_of, patients)
+    kept = store.kept_trends(actor, patients)
     measures, sides = kept.pop("labels")
     numbers = {**kept, "slope_per_week": kept.pop("slope")}
     return store.table_csv({

@@ -287,5 +287,33 @@ def test_trends_run_at_once_keep_one_copy_of_each_patients_numbers(kept, make_re
             other.close()
     assert set(runs) == {expected}
     assert kept.trends_to_compute(SYSTEM, TODAY)[0] == []
-    kept_rows = kept.kept_trends(SYSTEM, TODAY)["weeks"]
+    kept_rows = kept.kept_trends(SYSTEM)["weeks"]
     assert len(kept_rows) == expected.count(b"\n") - 1  # one row per series, no copies
+
+
+def test_a_patient_written_to_during_a_run_is_printed_as_it_was_when_the_run_began(
+    kept, make_readings, monkeypatch
+):
+    kept.add_readings(SYSTEM, _one(make_readings, 150))  # P1 changed: this run computes P1
+    expected = _computed(kept)
+    read = kept.series_readings
+
+    def another_server_writes_first(*args, **kwargs):  # P2, kept, changes while P1 is computed
+        kept.add_readings(SYSTEM, _one(make_readings, 20, 1).assign(patient_id="P2"))
+        return read(*args, **kwargs)
+
+    monkeypatch.setattr(kept, "series_readings", another_server_writes_first)
+    assert trends_csv(kept, SYSTEM, TODAY) == expected  # P2 is not left out
+    monkeypatch.undo()
+    assert kept.trends_to_compute(SYSTEM, TODAY)[0] == ["P2"]
+    assert trends_csv(kept, SYSTEM, TODAY) == _computed(kept) != expected
+
+
+def test_older_numbers_never_replace_newer_ones(kept, make_readings):
+    old = kept.patient_version(SYSTEM, "P1")
+    kept.add_readings(SYSTEM, _one(make_readings, 150))
+    expected = trends_csv(kept, SYSTEM, TODAY)  # keeps P1's newer numbers
+    late = {"patient": np.zeros(1, np.int64), "measure": np.zeros(1, np.int64), "side": np.ones(1, np.int64),
+            "weeks": np.ones(1, np.int64), "baseline": np.ones(1), "current": np.ones(1), "slope": np.ones(1)}  # fmt: skip
+    kept.keep_trends(["P1"], [old], late)  # a slower run, computed before the write, finishes now
+    assert trends_csv(kept, SYSTEM, TODAY) == expected == _computed(kept)

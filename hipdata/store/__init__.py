@@ -682,12 +682,13 @@ class Store:
     def trends_to_compute(
         self, actor: Actor, as_of: date, patients: Patients = None
     ) -> tuple[list[str], list[int], bool] | None:
-        """The patients in view whose kept trends do not hold on as_of (never kept, changed since, or kept
-        through a later day), in id order, with their versions; and whether that is every patient in view.
+        """The patients in view whose kept trends are missing or older than their records, in id order, with
+        their versions; and whether that is every patient in view. None when a patient in view has a live
+        reading after as_of: trends on an earlier day are computed each time, not kept. Otherwise kept
+        numbers, which cover every live reading of their version, are those of as_of too.
 
-        Read before their readings are: a write in between leaves a version older than the readings, which
-        costs only a recomputation next time. None when a patient in view has a live reading after as_of:
-        trends on an earlier day are computed each time, not kept."""
+        Versions are read before the readings: a write in between leaves a version older than the readings,
+        which costs only a recomputation next time."""
         where, params = self._scope(actor)
         only, only_params = _only(patients)
         cur = self._cursor()
@@ -698,20 +699,18 @@ class Store:
         only, only_params = _only(patients, "p.patient_id")
         rows = cur.execute(
             f"""SELECT p.patient_id, p.changed, k.patient_id IS NOT NULL FROM patients p
-                LEFT JOIN kept_trends k
-                       ON k.patient_id = p.patient_id AND k.changed = p.changed AND k.through <= ?::DATE
+                LEFT JOIN kept_trends k ON k.patient_id = p.patient_id AND k.changed = p.changed
                 WHERE {where} AND {only} ORDER BY 1""",
-            [as_of, *params, *only_params],
+            [*params, *only_params],
         ).fetchall()
         stale = [(p, changed) for p, changed, kept in rows if not kept]
         return [p for p, _ in stale], [c for _, c in stale], len(stale) == len(rows)
 
-    def keep_trends(self, ids: list[str], versions: list[int], as_of: date, numbers: dict) -> None:
-        """Keep the trend numbers computed over every live reading of the patients `ids` (at `versions`, as
-        trends_to_compute gave them). `numbers` has one row per series: patient (a code into ids), measure
-        and side (enum codes), weeks, baseline, current and slope (NaN under three weeks; DuckDB keeps it as
-        NULL). Derived data: no audit entry, no new data
-        version."""
+    def keep_trends(self, ids: list[str], versions: list[int], numbers: dict) -> None:
+        """Keep the trend numbers computed over every live reading of the patients `ids` at `versions` (as
+        trends_to_compute gave them), unless newer ones are kept already. `numbers` has one row per series:
+        patient (a code into ids), measure and side (enum codes), weeks, baseline, current and slope (NaN
+        under three weeks). Derived data: no audit entry, no new data version."""
         import numpy as np
 
         marks = {
@@ -719,26 +718,34 @@ class Store:
             "patient_id": np.asarray(ids, dtype=object),
             "changed": np.asarray(versions, dtype=np.int64),
         }
+        # A patient's kept rows are replaced whole, and never by numbers older than theirs (a slower run's)
+        replaced = """SELECT m.patient_id FROM new_marks m JOIN kept_trends k ON k.patient_id = m.patient_id
+                      WHERE k.changed <= m.changed"""
         with (
             self._write_lock,
             self._engine.transaction() as cur,
             self._engine.registered(cur, "new_marks", marks, None),
             self._engine.registered(cur, "new_series", numbers, None),
         ):
-            for table in ("kept_trends", "kept_series"):  # every version (a later run may have kept one)
-                cur.execute(f"DELETE FROM {table} WHERE patient_id IN (SELECT patient_id FROM new_marks)")
-            cur.execute("INSERT INTO kept_trends SELECT patient_id, changed, ?::DATE FROM new_marks", [as_of])
+            cur.execute(f"DELETE FROM kept_series WHERE patient_id IN ({replaced})")
+            cur.execute(f"DELETE FROM kept_trends WHERE patient_id IN ({replaced})")
             cur.execute(
                 """INSERT INTO kept_series
-                       SELECT m.patient_id, m.changed, (enum_range(NULL::measure_id))[s.measure + 1],
-                              (enum_range(NULL::side_id))[s.side + 1], s.weeks, s.baseline, s.current, s.slope
-                       FROM new_series s JOIN new_marks m ON m.code = s.patient"""
+                   SELECT m.patient_id, m.changed, (enum_range(NULL::measure_id))[s.measure + 1],
+                          (enum_range(NULL::side_id))[s.side + 1], s.weeks, s.baseline, s.current, s.slope
+                   FROM new_series s JOIN new_marks m ON m.code = s.patient
+                   WHERE m.patient_id NOT IN (SELECT patient_id FROM kept_trends)"""
+            )
+            cur.execute(
+                """INSERT INTO kept_trends SELECT patient_id, changed FROM new_marks
+                   WHERE patient_id NOT IN (SELECT patient_id FROM kept_trends)"""
             )
 
-    def kept_trends(self, actor: Actor, as_of: date, patients: Patients = None) -> dict:
-        """The kept trend numbers of the patients in view whose kept trends hold on as_of, one row per
-        series in series order (patient id, measure, side): patient_id as text, measure and side as enum
-        codes (their names under `labels`), weeks, baseline, current and slope."""
+    def kept_trends(self, actor: Actor, patients: Patients = None) -> dict:
+        """The kept trend numbers of the patients in view, one row per series in series order (patient id,
+        measure, side): patient_id as text, measure and side as enum codes (their names under `labels`),
+        weeks, baseline, current and slope. A patient whose records changed after trends_to_compute keeps
+        the numbers of then: the table is that of one moment, and the next run computes them again."""
         import numpy as np
 
         where, params = self._scope(actor, "p.patient_id")
@@ -750,10 +757,10 @@ class Store:
                        {code(column="s.side", type="side_id")} AS side, s.weeks, s.baseline, s.current,
                        coalesce(s.slope, 'NaN'::DOUBLE) AS slope
                 FROM patients p
-                JOIN kept_trends k ON k.patient_id = p.patient_id AND k.changed = p.changed AND k.through <= ?::DATE
-                JOIN kept_series s ON s.patient_id = p.patient_id AND s.changed = p.changed
+                JOIN kept_trends k ON k.patient_id = p.patient_id
+                JOIN kept_series s ON s.patient_id = k.patient_id AND s.changed = k.changed
                 WHERE {where} AND {only} ORDER BY p.patient_id, s.measure, s.side""",
-            [as_of, *params, *only_params],
+            [*params, *only_params],
         ).fetchnumpy()
         types = {"patient_id": object, "measure": np.int64, "side": np.int64, "weeks": np.int64}
         out = {name: np.asarray(column).astype(types.get(name, float)) for name, column in cols.items()}

@@ -109,12 +109,11 @@ MIGRATIONS: tuple[str, ...] = (
     """,
     # 9: kept trends. Each series' weeks, baseline, current and slope (rules 1-4 over every live reading of
     # its patient), kept with the patient version they were computed at: a trends run recomputes only the
-    # patients that changed since. `kept_trends` says which patients were computed at which version, and
-    # through which as-of day (no live reading of theirs was later), including patients without readings.
-    # No keys: a patient's rows are replaced as a whole under the write lock, and an index would cost a
-    # first run more than the rows themselves.
+    # patients that changed since. `kept_trends` says which patients were computed at which version,
+    # including patients without readings. No keys: a patient's rows are replaced as a whole under the
+    # write lock, and an index would cost a first run more than the rows themselves.
     """
-    CREATE TABLE kept_trends (patient_id VARCHAR NOT NULL, changed BIGINT NOT NULL, through DATE NOT NULL);
+    CREATE TABLE kept_trends (patient_id VARCHAR NOT NULL, changed BIGINT NOT NULL);
     CREATE TABLE kept_series (
         patient_id VARCHAR NOT NULL, changed BIGINT NOT NULL, measure measure_id NOT NULL,
         side side_id NOT NULL, weeks INTEGER NOT NULL, baseline DOUBLE NOT NULL, current DOUBLE NOT NULL,
