@@ -35,6 +35,7 @@ def trends_csv(store: Store, actor: Actor, as_of: date, patients: Patients = Non
         return store.table_csv({**_keys(s), **series.trends(s)})
     ids, versions, everyone = stale
     if ids:
+        # by these ids, even for every patient: a patient added meanwhile must not shift the codes
         s = series.weekly_series(store.series_readings(actor, as_of, ids)).series
         numbers = series.trend_numbers(s)
         codes = {"patient": s.patient, "measure": s.measure, "side": s.side}
