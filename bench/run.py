@@ -105,9 +105,12 @@ def steps(csv: Path, work: Path, repeat: int, tag: str) -> tuple[dict[str, tuple
 
         return command
 
-    out[TRENDS[0]] = compare(
-        trends(first_db, lambda: shutil.copyfile(app_db, first_db)), floor_trends, repeat
-    )
+    def fresh_copy() -> None:  # as an import leaves it: on disk, not in dirty pages that a commit must flush
+        shutil.copyfile(app_db, first_db)
+        with open(first_db, "rb+") as file:
+            os.fsync(file.fileno())
+
+    out[TRENDS[0]] = compare(trends(first_db, fresh_copy), floor_trends, repeat)
     first_db.unlink()
     run(hipdata(app_db, "trends", "--as-of", as_of, "--format", "csv"))  # keeps every patient's numbers
     out[TRENDS[1]] = compare(trends(app_db), floor_trends, repeat)
