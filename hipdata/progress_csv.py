@@ -8,6 +8,7 @@ trends.series_trends and trends.patient_flags as cli.emit writes them; a test ho
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 
 import numpy as np
@@ -15,6 +16,9 @@ import numpy as np
 from hipdata import series
 from hipdata.auth import Actor
 from hipdata.store import Patients, Store
+
+# Text the catalog and the rules write, never a user (tests hold that none of it can start a formula).
+RULES_TEXT = ("measure", "side", "status", "asymmetry")
 
 
 def _keys(s: series.Series) -> dict[str, np.ndarray]:
@@ -32,7 +36,7 @@ def trends_csv(store: Store, actor: Actor, as_of: date, patients: Patients = Non
     stale = store.trends_to_compute(actor, as_of, patients)
     if stale is None:  # a day before some readings: computed, not kept
         s = series.weekly_series(store.series_readings(actor, as_of, patients)).series
-        return store.table_csv({**_keys(s), **series.trends(s)})
+        return store.table_csv({**_keys(s), **series.trends(s)}, RULES_TEXT)
     ids, versions, everyone = stale
     if ids:
         # by these ids, even for every patient: a patient added meanwhile must not shift the codes
@@ -40,9 +44,17 @@ def trends_csv(store: Store, actor: Actor, as_of: date, patients: Patients = Non
         numbers = series.trend_numbers(s)
         codes = {"patient": s.patient, "measure": s.measure, "side": s.side}
         kept = {name: numbers[name] for name in ("weeks", "baseline", "current")}
-        store.keep_trends(ids, versions, {**codes, **kept, "slope": numbers["slope_per_week"]})
-        if everyone:  # nothing kept to read back
-            return store.table_csv({**_keys(s), **series.verdicts(s.measure, s.labels[1], numbers)})
+        with ThreadPoolExecutor(max_workers=1) as pool:  # the numbers are kept while the CSV is written
+            keeping = pool.submit(
+                store.keep_trends, ids, versions, {**codes, **kept, "slope": numbers["slope_per_week"]}
+            )
+            if everyone:  # nothing kept to read back
+                out = store.table_csv(
+                    {**_keys(s), **series.verdicts(s.measure, s.labels[1], numbers)}, RULES_TEXT
+                )
+                keeping.result()
+                return out
+            keeping.result()
     kept = store.kept_trends(actor, patients)
     measures, sides = kept.pop("labels")
     numbers = {**kept, "slope_per_week": kept.pop("slope")}
@@ -51,7 +63,7 @@ def trends_csv(store: Store, actor: Actor, as_of: date, patients: Patients = Non
         "measure": np.asarray(measures, dtype=object)[kept["measure"]],
         "side": np.asarray(sides, dtype=object)[kept["side"]],
         **series.verdicts(kept["measure"], measures, numbers),
-    })  # fmt: skip
+    }, RULES_TEXT)  # fmt: skip
 
 
 def flags_csv(store: Store, actor: Actor, as_of: date, patients: Patients = None) -> bytes:
@@ -69,7 +81,7 @@ def flags_csv(store: Store, actor: Actor, as_of: date, patients: Patients = None
         "asymmetry": _joined(found["asymmetric_patient"], found["asymmetric_measure"], s.labels)[seen],
         "plateau": found["plateau"][seen],
     }
-    return store.table_csv(table)
+    return store.table_csv(table, RULES_TEXT)
 
 
 def _joined(patient: np.ndarray, measure: np.ndarray, labels) -> np.ndarray:

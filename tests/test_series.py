@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -13,12 +14,12 @@ import pandas as pd
 import pytest
 
 from bench import shapes
-from hipdata import catalog, series
+from hipdata import catalog, contract, series
 from hipdata.analysis import progress
 from hipdata.auth import SYSTEM, Actor
 from hipdata.checkin import monday
 from hipdata.file_import import import_file
-from hipdata.progress_csv import flags_csv, trends_csv
+from hipdata.progress_csv import RULES_TEXT, flags_csv, trends_csv
 from hipdata.store import Store
 from hipdata.store.table_csv import frame_csv
 
@@ -141,6 +142,27 @@ def test_csv_tables_of_formula_like_patient_ids_match_the_pages_tables(new_db, t
         assert first == ["' -3", "'=1+2", "plain", "'\u3000+y", "'\uff20x"]
     finally:
         store.close()
+
+
+def test_the_rules_text_written_unchecked_never_starts_a_formula():
+    """progress_csv.RULES_TEXT columns skip the per-cell spreadsheet check: catalog ids, sides and statuses."""
+    words = [*catalog.MEASURES, *catalog.SIDES, *series.STATUSES]
+    assert words and not [w for w in words if re.match(contract.SPREADSHEET_ESCAPED, w)]
+    assert set(RULES_TEXT) <= {"measure", "side", "status", "asymmetry"}  # asymmetry: measure ids joined
+
+
+def test_the_first_trends_run_leaves_its_kept_numbers_in_the_file_not_the_log(tmp_path):
+    db = tmp_path / "x.duckdb"
+    readings = tmp_path / "r.csv"
+    shapes.write("demo", patients=3, weeks=6, seed=1, path=readings)
+    store = Store(db)
+    import_file(store, SYSTEM, readings)
+    store._engine.checkpoint()
+    trends_csv(store, SYSTEM, TODAY)
+    wal = db.with_name(db.name + ".wal")
+    assert not wal.exists() or wal.stat().st_size == 0  # checkpointed beside the CSV, not left to the close
+    assert store.trends_to_compute(SYSTEM, TODAY) == ([], [], False)
+    store.close()
 
 
 def test_csv_tables_of_a_store_with_nothing_yet(new_db):

@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -125,7 +126,6 @@ class Store:
         self._engine = open_engine(self.path)
         self._write_lock = threading.Lock()  # one writer per process (the engine serialises processes)
         self._migrate()
-        self._columns = self._table_columns()
 
     # ---- connection handling -------------------------------------------------------------------
 
@@ -185,8 +185,9 @@ class Store:
                     cur.execute(MIGRATIONS[current])
                     cur.execute("INSERT INTO schema_version VALUES (?, now())", [current + 1])
 
-    def _table_columns(self) -> dict[str, list[str]]:
-        """Each table's columns, in order."""
+    @cached_property
+    def _columns(self) -> dict[str, list[str]]:
+        """Each table's columns, in order (read when first needed: most commands never need them)."""
         rows = (
             self._cursor()
             .execute(
@@ -740,6 +741,7 @@ class Store:
                 """INSERT INTO kept_trends SELECT patient_id, changed FROM new_marks
                    WHERE patient_id NOT IN (SELECT patient_id FROM kept_trends)"""
             )
+        self._engine.checkpoint()  # a bulk write: into the file here, which may run beside other work
 
     def kept_trends(self, actor: Actor, patients: Patients = None) -> dict:
         """The kept trend numbers of the patients in view, one row per series in series order (patient id,
@@ -775,12 +777,12 @@ class Store:
             for c in ("measure", "side")
         )
 
-    def table_csv(self, table: pd.DataFrame | dict) -> bytes:
+    def table_csv(self, table: pd.DataFrame | dict, safe: tuple[str, ...] = ()) -> bytes:
         """A table as spreadsheet-safe CSV (table_csv.frame_csv), written with this thread's DuckDB connection:
         the store's own for a DuckDB store (a new in-memory database would cost more than most tables)."""
         from hipdata.store.table_csv import frame_csv
 
-        return frame_csv(table, self._engine.checker())
+        return frame_csv(table, self._engine.checker(), safe)
 
     def weekly(self, actor: Actor, as_of: date, patient_id: Patients = None) -> pd.DataFrame:
         """Weekly medians of the live readings on or before as_of, sorted by series and week.

@@ -86,6 +86,10 @@ class Engine:
     def close(self) -> None:
         self._db.close()
 
+    def checkpoint(self) -> None:
+        """Write what the log holds into the file now, on this thread, rather than when the file closes."""
+        self.cursor().execute("CHECKPOINT")
+
     @contextmanager
     def registered(self, cur, name: str, frame: pd.DataFrame | dict, like: str | None) -> Iterator[None]:
         """A DataFrame (or a dict of numpy arrays) visible to SQL as `name` for the duration of the block

@@ -177,6 +177,9 @@ class Engine:
     def close(self) -> None:
         self._pool.close()
 
+    def checkpoint(self) -> None:
+        """Nothing to do: the server writes its log out itself."""
+
     # ---- staging: rows from DuckDB (a checked file, a DataFrame) into a temporary table, by COPY -------
 
     def _stage(self, cur: _Cursor, name: str, like: str, select: str, source) -> None:
