@@ -22,6 +22,27 @@ class Progress:
     trends: pd.DataFrame  # one row per series, columns as trends.series_trends
     flags: pd.DataFrame  # one row per patient with readings, columns as trends.patient_flags
 
+    @property
+    def first_weeks(self) -> pd.Series:
+        """The Monday of each patient's first weekly value, by patient_id."""
+        return self.weekly.groupby("patient_id")["week"].min().rename("first_week")
+
+
+@dataclass(frozen=True)
+class Summary:
+    """What the caseload reads of a Progress (trends without slopes, flags, first weeks), computed without a
+    frame of every weekly value: a whole clinic's weekly values as pandas rows cost more than the rules."""
+
+    as_of: date
+    trends: pd.DataFrame
+    flags: pd.DataFrame
+    first_weeks: pd.Series
+
+
+def summary(store: Store, actor: Actor, as_of: date, patient_id: Patients = None) -> Summary:
+    readings = store.series_readings(actor, as_of, patient_id, last_days=True)
+    return Summary(as_of, *trends.caseload_frames(readings, as_of))
+
 
 def progress(
     store: Store, actor: Actor, as_of: date | None = None, patient_id: Patients = None, slopes: bool = True

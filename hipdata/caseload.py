@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from hipdata import catalog, lefs, plan, psfs
-from hipdata.analysis import Progress, progress
+from hipdata.analysis import Progress, Summary, summary
 from hipdata.auth import Actor
 from hipdata.store import Patients, Store
 
@@ -79,14 +79,13 @@ def adherence(exercise_log: pd.DataFrame, programme: pd.DataFrame, as_of: date) 
 
 def _biggest_change(trends: pd.DataFrame, groups: tuple[str, ...], name: str) -> pd.DataFrame:
     """Per patient, the series with the largest change from baseline in MDC units (signed: + is better)."""
-    group = trends["measure"].map(catalog.measures_frame().set_index("measure")["group"])
+    measures = catalog.measures_frame().set_index("measure")
+    group = trends["measure"].map(measures["group"])
     rows = trends[group.isin(groups) & trends["improvement"].notna()]
     rows = rows.assign(ratio=rows["improvement"] / rows["mdc"], size=lambda f: f["ratio"].abs())
     top = rows.sort_values(["patient_id", "size"], ascending=[True, False]).drop_duplicates("patient_id")
-    label = [
-        catalog.MEASURES[m].label + (f" ({s})" if s else "")
-        for m, s in zip(top["measure"], top["side"], strict=True)
-    ]
+    side = np.where(top["side"] != "", " (" + top["side"] + ")", "")
+    label = top["measure"].map(measures["label"]) + side
     short = top["measure"].map(SHORT_NAMES) + top["side"].map(SIDE_LETTERS)
     return pd.DataFrame(
         {"patient_id": top["patient_id"], f"{name}_mdc": top["ratio"], f"{name}_series": label,
@@ -103,7 +102,7 @@ def _psfs(scores: pd.DataFrame | None, as_of: date) -> pd.DataFrame:
 
 def caseload(
     patients: pd.DataFrame,
-    progress: Progress,
+    progress: Progress | Summary,
     exercise_log: pd.DataFrame,
     programme: pd.DataFrame,
     lefs_scores: pd.DataFrame,
@@ -112,10 +111,9 @@ def caseload(
 ) -> pd.DataFrame:
     as_of = progress.as_of
     flags = progress.flags
-    first_week = progress.weekly.groupby("patient_id")["week"].min().rename("first_week")
     table = (
         patients.merge(flags, on="patient_id", how="left")
-        .merge(first_week, left_on="patient_id", right_index=True, how="left")
+        .merge(progress.first_weeks, left_on="patient_id", right_index=True, how="left")
         .merge(_biggest_change(progress.trends, ("rom", "field"), "rom"), on="patient_id", how="left")
         .merge(_biggest_change(progress.trends, ("pain",), "pain"), on="patient_id", how="left")
         .merge(adherence(exercise_log, programme, as_of), left_on="patient_id", right_index=True, how="left")
@@ -171,7 +169,7 @@ def for_patients(store: Store, actor: Actor, as_of: date, patients: Patients = N
 def _rows(store: Store, actor: Actor, as_of: date, patients: Patients) -> pd.DataFrame:
     return caseload(
         store.patients(actor, patients),
-        progress(store, actor, as_of, patients, slopes=False),
+        summary(store, actor, as_of, patients),
         store.records(actor, "exercise_log", patients),
         store.records(actor, "programme", patients),
         store.records(actor, "lefs", patients),

@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 from hipdata import caseload as caseload_module
-from hipdata import catalog, psfs
-from hipdata.analysis import progress
+from hipdata import catalog, psfs, series, trends
+from hipdata.analysis import progress, summary
 from hipdata.auth import SYSTEM, Actor
 from hipdata.caseload import BADGES, adherence, caseload
 from hipdata.demo import load_demo
@@ -438,6 +438,58 @@ def test_caseload_itself_reads_nothing_per_patient(clinic, monkeypatch):
     table = caseload(*frames)
     assert counts["queries"] == 0
     assert len(table) == 7
+
+
+@pytest.mark.parametrize("as_of", [AS_OF, MONDAY - timedelta(weeks=2)])
+def test_the_caseloads_own_inputs_equal_the_progress_frames(clinic, make_readings, fast_hashing, as_of):
+    """The caseload reads trends, flags and first weeks from coded readings, not from the weekly frame:
+    the same frames, for every actor and piece, in the ids' text order whatever the database's collation
+    (lower-case ids sort after upper-case ones in code point order, before them in most locales)."""
+    rows = [
+        *weekly_rows("a-lower", "hip_abduction", "left", [30, 31, 32, 45, 46]),
+        *weekly_rows("a-lower", "hip_abduction", "right", [20, 20, 21, 21, 20]),
+        *weekly_rows("Z-upper", "pain_knee", "right", [6, 6, 2, 2], last_monday=MONDAY - timedelta(weeks=1)),
+    ]
+    clinic.add_readings(SYSTEM, make_readings(*rows, today=AS_OF))
+    clinic.create_account(SYSTEM, "tess", "therapist", None)
+    for patient in ("a-lower", "G-worse", "D-never"):
+        clinic.assign(SYSTEM, patient, "tess")
+    views = [(SYSTEM, None), (SYSTEM, ["Z-upper", "B-asym", "a-lower"]), (Actor("tess", "therapist"), None)]
+    for actor, patients in views:
+        frames = progress(clinic, actor, as_of, patients, slopes=False)
+        own = summary(clinic, actor, as_of, patients)
+        assert len(own.trends) > 0
+        pd.testing.assert_frame_equal(own.trends, frames.trends)
+        pd.testing.assert_frame_equal(own.flags, frames.flags)
+        weeks = frames.first_weeks  # indexed by the weekly frame's categorical ids
+        pd.testing.assert_series_equal(own.first_weeks, weeks.set_axis(weeks.index.astype(object)))
+    everyone = summary(clinic, SYSTEM, AS_OF)
+    assert everyone.flags.set_index("patient_id").loc["a-lower", "asymmetry"] == ["hip_abduction"]
+
+
+def test_the_caseloads_own_inputs_do_not_depend_on_the_order_the_database_sorts_ids_in(clinic):
+    """An engine whose collation sorts the ids otherwise hands them over in that order: the same frames."""
+    readings = clinic.series_readings(SYSTEM, AS_OF, last_days=True)
+    ids = list(readings.labels[0])
+    shuffled = ids[::-1]  # e.g. a locale's order
+    code = np.array([shuffled.index(p) for p in ids])
+    span = series.SERIES_SPAN * series.WEEK_SPAN
+    last_day = np.empty_like(readings.last_day)
+    last_day[code] = readings.last_day
+    other = series.Readings(
+        code[readings.cell // span] * span + readings.cell % span,
+        readings.value,
+        (shuffled, *readings.labels[1:]),
+        last_day,
+    )
+    for mine, theirs in zip(
+        trends.caseload_frames(readings, AS_OF), trends.caseload_frames(other, AS_OF), strict=True
+    ):
+        assert len(mine) > 0
+        if isinstance(mine, pd.Series):
+            pd.testing.assert_series_equal(theirs, mine)
+        else:
+            pd.testing.assert_frame_equal(theirs, mine)
 
 
 # ---- kept between runs: only the changed patients' rows are recomputed --------------------------------
