@@ -236,48 +236,56 @@ def patient_flags(
         "current": trends["current"].to_numpy(dtype=float, na_value=np.nan)[known],
     }
     found = series.flags(weekly_s, rows, trend, _days(out["last_reading"]), _day(as_of))
-    asymmetry = _asymmetry_lists(found, coded.labels[1], len(patients))
+    asymmetry = _asymmetry_lists(
+        found.pop("asymmetric_patient"), found.pop("asymmetric_measure"), coded.labels[1], len(patients)
+    )
     return out.assign(**found, asymmetry=asymmetry)[FLAG_COLUMNS]
 
 
-def _asymmetry_lists(found: dict[str, np.ndarray], measures, patients: int) -> list[list[str]]:
-    """Per patient code, the measure ids series.flags found asymmetric (popped from `found`), sorted."""
-    measure = np.asarray(measures, dtype=object)[found.pop("asymmetric_measure")]
-    patient = found.pop("asymmetric_patient")  # in patient order
+def _asymmetry_lists(patient: np.ndarray, measure: np.ndarray, names, patients: int) -> list[list[str]]:
+    """Per patient code 0..patients-1, the ids of its asymmetric measures, from series.flags' (patient,
+    measure) code rows (by patient and measure name): one step per run of a patient's rows."""
     lists: list[list[str]] = [[] for _ in range(patients)]
     if not len(patient):
         return lists
+    ids = np.asarray(names, dtype=object)[measure]
     starts = np.flatnonzero(np.r_[True, patient[1:] != patient[:-1]])
-    for p, names in zip(patient[starts], np.split(measure, starts[1:]), strict=True):
-        lists[p] = names.tolist()
+    for p, run in zip(patient[starts], np.split(ids, starts[1:]), strict=True):
+        lists[p].extend(run.tolist())
     return lists
 
 
 def caseload_frames(r: series.Readings, as_of: date) -> tuple[pd.DataFrame, pd.DataFrame, pd.Series]:
     """(trends without slopes, flags, first weeks) of coded readings (Store.series_readings with
-    last_days), equal to series_trends(weekly, slopes=False), patient_flags and each patient's first weekly
-    value's Monday from the frames: the caseload's inputs without a frame of every weekly value."""
+    last_days): the rows of series_trends(weekly, slopes=False), patient_flags and each patient's first
+    weekly value's Monday, without a frame of every weekly value. Rows in the ids' code point order,
+    whatever order the database sorts them in."""
+    if r.last_day is None:
+        raise ValueError("caseload_frames needs each patient's last reading (series_readings last_days=True)")
     s = series.weekly_series(r).series
     ids = np.asarray(s.labels[0], dtype=object)
     rank = np.empty(len(ids), dtype=np.int64)
-    rank[np.argsort(ids, kind="stable")] = np.arange(len(ids))  # the ids' text order, whatever the engine's
+    rank[np.argsort(ids, kind="stable")] = np.arange(len(ids))
     trend = series.trends(s, slopes=False)
     del trend["slope_per_week"]
     found = series.flags(s, s, trend, r.last_day, _day(as_of))
     order = np.lexsort((s.side, s.measure, rank[s.patient]))  # measure and side codes are in name order
     keys = {"patient_id": ids[s.patient], "measure": np.asarray(s.labels[1], dtype=object)[s.measure],
             "side": np.asarray(s.labels[2], dtype=object)[s.side]}  # fmt: skip
-    trends = pd.DataFrame({k: v[order] for k, v in {**keys, **trend}.items()})
+    columns = {**keys, **trend}
+    trends = pd.DataFrame({c: columns[c][order] for c in TREND_COLUMNS if c != "slope_per_week"})
     seen = np.flatnonzero(r.last_day != series.NO_DAY)
     seen = seen[np.argsort(rank[seen])]
-    asymmetry = _asymmetry_lists(found, s.labels[1], len(ids))
+    asymmetry = _asymmetry_lists(
+        found["asymmetric_patient"], found["asymmetric_measure"], s.labels[1], len(ids)
+    )
     flags = pd.DataFrame(
         {"patient_id": ids[seen], "last_reading": _as_datetime(r.last_day[seen]),
          **{flag: found[flag][seen] for flag in ("inactive", "worsening", "pain_rising", "plateau")},
          "asymmetry": [asymmetry[p] for p in seen]}
     )[FLAG_COLUMNS]  # fmt: skip
     first = np.full(len(ids), np.iinfo(np.int64).max)
-    np.minimum.at(first, s.patient, s.t[s.starts].astype(np.int64))
+    np.minimum.at(first, s.patient, s.t[s.starts])
     started = np.flatnonzero(first < np.iinfo(np.int64).max)
     started = started[np.argsort(rank[started])]
     first_weeks = pd.Series(
