@@ -128,7 +128,8 @@ def caseload(
     table["never_logged"] = table["last_reading"].isna()
     for flag in ("worsening", "pain_rising", "inactive", "plateau", "lefs_important"):
         table[flag] = table[flag].fillna(False).astype(bool)
-    table["asymmetry"] = table["asymmetry"].map(lambda a: list(a) if isinstance(a, list | np.ndarray) else [])
+    lists = table["asymmetry"].map(lambda a: list(a) if isinstance(a, list | np.ndarray) else [])
+    table["asymmetry"] = lists.astype(object)  # object even with no rows, for .str below
     has = {f: table[f] if f != "asymmetry" else table["asymmetry"].str.len() > 0 for f in PRIORITY}
     urgent = has["worsening"] | has["pain_rising"]
     table["priority"] = np.select(

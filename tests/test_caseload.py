@@ -494,6 +494,13 @@ def test_the_caseloads_own_inputs_do_not_depend_on_the_order_the_database_sorts_
             pd.testing.assert_frame_equal(theirs, mine)
 
 
+def test_a_therapist_without_patients_has_an_empty_caseload(clinic, fast_hashing):
+    clinic.create_account(SYSTEM, "tess", "therapist", None)
+    table = caseload_module.for_patients(clinic, Actor("tess", "therapist"), AS_OF)
+    assert table.empty and {"patient_id", "badges", "priority"} <= set(table.columns)
+    assert caseload_module.view(table).empty
+
+
 # ---- kept between runs: only the changed patients' rows are recomputed --------------------------------
 
 
