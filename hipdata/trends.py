@@ -54,6 +54,7 @@ TREND_COLUMNS = [
     "slope_per_week",
     "status",
 ]
+TREND_COLUMNS_WITHOUT_SLOPE = [c for c in TREND_COLUMNS if c != "slope_per_week"]
 ASYMMETRY_COLUMNS = ["patient_id", "measure", "left", "right", "difference", "mdc", "lsi", "asymmetric"]
 FLAG_COLUMNS = ["patient_id", "last_reading", "inactive", "worsening", "pain_rising", "asymmetry", "plateau"]
 
@@ -195,7 +196,7 @@ def series_trends(weekly: pd.DataFrame, slopes: bool = True) -> pd.DataFrame:
     """
     s, coded = _series(weekly)
     out = coded.frame(s).assign(**series.trends(s, slopes))
-    return out[TREND_COLUMNS] if slopes else out[[c for c in TREND_COLUMNS if c != "slope_per_week"]]
+    return out[TREND_COLUMNS if slopes else TREND_COLUMNS_WITHOUT_SLOPE]
 
 
 def asymmetries(trends: pd.DataFrame) -> pd.DataFrame:
@@ -249,7 +250,7 @@ def _asymmetry_lists(patient: np.ndarray, measure: np.ndarray, names, patients: 
     if not len(patient):
         return lists
     ids = np.asarray(names, dtype=object)[measure]
-    starts = np.flatnonzero(np.r_[True, patient[1:] != patient[:-1]])
+    starts, _ = series.runs(patient)
     for p, run in zip(patient[starts], np.split(ids, starts[1:]), strict=True):
         lists[p].extend(run.tolist())
     return lists
@@ -267,13 +268,12 @@ def caseload_frames(r: series.Readings, as_of: date) -> tuple[pd.DataFrame, pd.D
     rank = np.empty(len(ids), dtype=np.int64)
     rank[np.argsort(ids, kind="stable")] = np.arange(len(ids))
     trend = series.trends(s, slopes=False)
-    del trend["slope_per_week"]
     found = series.flags(s, s, trend, r.last_day, _day(as_of))
     order = np.lexsort((s.side, s.measure, rank[s.patient]))  # measure and side codes are in name order
     keys = {"patient_id": ids[s.patient], "measure": np.asarray(s.labels[1], dtype=object)[s.measure],
             "side": np.asarray(s.labels[2], dtype=object)[s.side]}  # fmt: skip
     columns = {**keys, **trend}
-    trends = pd.DataFrame({c: columns[c][order] for c in TREND_COLUMNS if c != "slope_per_week"})
+    trends = pd.DataFrame({c: columns[c][order] for c in TREND_COLUMNS_WITHOUT_SLOPE})
     seen = np.flatnonzero(r.last_day != series.NO_DAY)
     seen = seen[np.argsort(rank[seen])]
     asymmetry = _asymmetry_lists(
@@ -284,13 +284,12 @@ def caseload_frames(r: series.Readings, as_of: date) -> tuple[pd.DataFrame, pd.D
          **{flag: found[flag][seen] for flag in ("inactive", "worsening", "pain_rising", "plateau")},
          "asymmetry": [asymmetry[p] for p in seen]}
     )[FLAG_COLUMNS]  # fmt: skip
-    first = np.full(len(ids), np.iinfo(np.int64).max)
-    np.minimum.at(first, s.patient, s.t[s.starts])
-    started = np.flatnonzero(first < np.iinfo(np.int64).max)
-    started = started[np.argsort(rank[started])]
+    runs, _ = series.runs(s.patient)  # series come patient by patient
+    started = np.argsort(rank[s.patient[runs]])
+    first = np.minimum.reduceat(s.t[s.starts], runs)[started]
     first_weeks = pd.Series(
-        _as_datetime(series.monday_of(first[started])),
-        index=pd.Index(ids[started], dtype=object, name="patient_id"),
+        _as_datetime(series.monday_of(first)),
+        index=pd.Index(ids[s.patient[runs][started]], dtype=object, name="patient_id"),
         name="first_week",
     )
     return trends, flags, first_weeks
